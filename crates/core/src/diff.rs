@@ -1,0 +1,473 @@
+//! Structured diffs and their text renderings (patch and numstat), shared by every engine so
+//! that the same structured answer always renders to the same bytes.
+
+use std::fmt::Write as _;
+
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+use crate::model::{DiffOptions, FileMode};
+use crate::oid::Oid;
+
+/// The id of the empty tree, which every Git repository knows without storing it.
+pub const EMPTY_TREE: &str = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
+
+/// What happened to one file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum DiffStatus {
+    /// New.
+    Added,
+    /// Removed.
+    Deleted,
+    /// Changed content or mode.
+    Modified,
+    /// Moved, maybe with changes.
+    Renamed,
+    /// Copied from another file, maybe with changes.
+    Copied,
+    /// Changed between file, symlink and submodule.
+    TypeChanged,
+}
+
+impl DiffStatus {
+    /// The letter `git diff --name-status` prints.
+    pub fn letter(self) -> char {
+        match self {
+            Self::Added => 'A',
+            Self::Deleted => 'D',
+            Self::Modified => 'M',
+            Self::Renamed => 'R',
+            Self::Copied => 'C',
+            Self::TypeChanged => 'T',
+        }
+    }
+}
+
+/// Where a diff line comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum LineOrigin {
+    /// In both sides.
+    Context,
+    /// Only in the new side.
+    Addition,
+    /// Only in the old side.
+    Deletion,
+}
+
+/// One line of a hunk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DiffLine {
+    /// Where it comes from.
+    pub origin: LineOrigin,
+    /// The text without its line ending.
+    pub content: String,
+    /// The line number in the old side.
+    pub old_lineno: Option<u32>,
+    /// The line number in the new side.
+    pub new_lineno: Option<u32>,
+    /// Whether this is the last line of its side and has no newline at the end.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_newline: bool,
+}
+
+/// A run of changed lines with context.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Hunk {
+    /// First old line (0 when the old side is empty).
+    pub old_start: u32,
+    /// Old line count.
+    pub old_lines: u32,
+    /// First new line (0 when the new side is empty).
+    pub new_start: u32,
+    /// New line count.
+    pub new_lines: u32,
+    /// The function context git prints after the second `@@` (may be empty).
+    pub heading: String,
+    /// The lines.
+    pub lines: Vec<DiffLine>,
+}
+
+/// The change of one file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FileDiff {
+    /// What happened.
+    pub status: DiffStatus,
+    /// The old path (absent for added files).
+    pub old_path: Option<String>,
+    /// The new path (absent for deleted files).
+    pub new_path: Option<String>,
+    /// The old mode.
+    pub old_mode: Option<FileMode>,
+    /// The new mode.
+    pub new_mode: Option<FileMode>,
+    /// The old blob ([`Oid::ZERO`] when absent).
+    pub old_oid: Oid,
+    /// The new blob ([`Oid::ZERO`] when absent, or not yet hashed in a work tree).
+    pub new_oid: Oid,
+    /// Similarity percent, for renames and copies.
+    pub similarity: Option<u8>,
+    /// Whether git treats either side as binary (then there are no hunks).
+    pub binary: bool,
+    /// Added lines.
+    pub additions: u32,
+    /// Removed lines.
+    pub deletions: u32,
+    /// The hunks.
+    pub hunks: Vec<Hunk>,
+}
+
+impl FileDiff {
+    /// The path to show: the new one, or the old one for deletions.
+    pub fn path(&self) -> &str {
+        self.new_path
+            .as_deref()
+            .or(self.old_path.as_deref())
+            .unwrap_or("")
+    }
+}
+
+/// Totals of a diff.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DiffStats {
+    /// Files changed.
+    pub files_changed: usize,
+    /// Lines added.
+    pub insertions: u64,
+    /// Lines removed.
+    pub deletions: u64,
+}
+
+/// A structured diff.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Diff {
+    /// The id to render this diff again later; `None` for diffs against a work tree, whose
+    /// state cannot be named by object ids.
+    pub id: Option<DiffId>,
+    /// The files, sorted by path as git sorts them.
+    pub files: Vec<FileDiff>,
+    /// Totals.
+    pub stats: DiffStats,
+}
+
+impl Diff {
+    /// Builds a diff and fills in its totals.
+    pub fn new(id: Option<DiffId>, files: Vec<FileDiff>) -> Self {
+        let stats = DiffStats {
+            files_changed: files.len(),
+            insertions: files.iter().map(|f| u64::from(f.additions)).sum(),
+            deletions: files.iter().map(|f| u64::from(f.deletions)).sum(),
+        };
+        Self { id, files, stats }
+    }
+
+    /// Renders as `git diff` patch text (`git apply` takes it back).
+    pub fn to_patch(&self) -> String {
+        let mut out = String::new();
+        for f in &self.files {
+            render_file_patch(f, &mut out);
+        }
+        out
+    }
+
+    /// Renders as `git diff --numstat`.
+    pub fn to_numstat(&self) -> String {
+        let mut out = String::new();
+        for f in &self.files {
+            let path = match (&f.old_path, &f.new_path, f.status) {
+                (Some(old), Some(new), DiffStatus::Renamed | DiffStatus::Copied) => {
+                    pretty_rename(old, new)
+                }
+                _ => quote_path(f.path()),
+            };
+            if f.binary {
+                let _ = writeln!(out, "-\t-\t{path}");
+            } else {
+                let _ = writeln!(out, "{}\t{}\t{path}", f.additions, f.deletions);
+            }
+        }
+        out
+    }
+
+    /// Renders as `git diff --name-status`.
+    pub fn to_name_status(&self) -> String {
+        let mut out = String::new();
+        for f in &self.files {
+            match (f.status, &f.old_path, &f.new_path) {
+                (DiffStatus::Renamed | DiffStatus::Copied, Some(old), Some(new)) => {
+                    let _ = writeln!(
+                        out,
+                        "{}{:03}\t{}\t{}",
+                        f.status.letter(),
+                        f.similarity.unwrap_or(100),
+                        quote_path(old),
+                        quote_path(new)
+                    );
+                }
+                _ => {
+                    let _ = writeln!(out, "{}\t{}", f.status.letter(), quote_path(f.path()));
+                }
+            }
+        }
+        out
+    }
+}
+
+fn mode_octal(m: FileMode) -> String {
+    format!("{:06o}", m.bits())
+}
+
+fn render_file_patch(f: &FileDiff, out: &mut String) {
+    let old_path = f.old_path.as_deref().unwrap_or_else(|| f.path());
+    let new_path = f.new_path.as_deref().unwrap_or_else(|| f.path());
+    let a = quote_path(&format!("a/{old_path}"));
+    let b = quote_path(&format!("b/{new_path}"));
+    let _ = writeln!(out, "diff --git {a} {b}");
+    match f.status {
+        DiffStatus::Added => {
+            let mode = f.new_mode.unwrap_or(FileMode::Regular);
+            let _ = writeln!(out, "new file mode {}", mode_octal(mode));
+        }
+        DiffStatus::Deleted => {
+            let mode = f.old_mode.unwrap_or(FileMode::Regular);
+            let _ = writeln!(out, "deleted file mode {}", mode_octal(mode));
+        }
+        _ => {
+            if let (Some(om), Some(nm)) = (f.old_mode, f.new_mode)
+                && om != nm
+            {
+                let _ = writeln!(out, "old mode {}", mode_octal(om));
+                let _ = writeln!(out, "new mode {}", mode_octal(nm));
+            }
+            if matches!(f.status, DiffStatus::Renamed | DiffStatus::Copied) {
+                let verb = if f.status == DiffStatus::Renamed { "rename" } else { "copy" };
+                let _ = writeln!(out, "similarity index {}%", f.similarity.unwrap_or(100));
+                let _ = writeln!(out, "{verb} from {}", quote_path(old_path));
+                let _ = writeln!(out, "{verb} to {}", quote_path(new_path));
+            }
+        }
+    }
+    let content_changed = f.old_oid != f.new_oid || f.new_oid.is_zero();
+    if !content_changed {
+        return;
+    }
+    let same_mode = match (f.old_mode, f.new_mode) {
+        (Some(om), Some(nm)) if om == nm => Some(om),
+        _ => None,
+    };
+    let _ = write!(out, "index {}..{}", f.old_oid.short(7), f.new_oid.short(7));
+    match same_mode {
+        Some(m) => {
+            let _ = writeln!(out, " {}", mode_octal(m));
+        }
+        None => out.push('\n'),
+    }
+    let minus = if f.status == DiffStatus::Added { "/dev/null".to_owned() } else { a };
+    let plus = if f.status == DiffStatus::Deleted { "/dev/null".to_owned() } else { b };
+    if f.binary {
+        let _ = writeln!(out, "Binary files {minus} and {plus} differ");
+        return;
+    }
+    if f.hunks.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "--- {minus}");
+    let _ = writeln!(out, "+++ {plus}");
+    for h in &f.hunks {
+        let _ = write!(
+            out,
+            "@@ -{} +{} @@",
+            range(h.old_start, h.old_lines),
+            range(h.new_start, h.new_lines)
+        );
+        if h.heading.is_empty() {
+            out.push('\n');
+        } else {
+            let _ = writeln!(out, " {}", h.heading);
+        }
+        for l in &h.lines {
+            out.push(match l.origin {
+                LineOrigin::Context => ' ',
+                LineOrigin::Addition => '+',
+                LineOrigin::Deletion => '-',
+            });
+            out.push_str(&l.content);
+            out.push('\n');
+            if l.no_newline {
+                out.push_str("\\ No newline at end of file\n");
+            }
+        }
+    }
+}
+
+fn range(start: u32, lines: u32) -> String {
+    if lines == 1 { start.to_string() } else { format!("{start},{lines}") }
+}
+
+/// Quotes a path the way git does with `core.quotePath` on: paths with `"`, `\`, control
+/// characters or bytes above 0x7f are put in double quotes with C escapes (octal for bytes).
+pub fn quote_path(path: &str) -> String {
+    let needs = path
+        .bytes()
+        .any(|b| b < 0x20 || b == 0x7f || b >= 0x80 || b == b'"' || b == b'\\');
+    if !needs {
+        return path.to_owned();
+    }
+    let mut out = String::with_capacity(path.len() + 8);
+    out.push('"');
+    for b in path.bytes() {
+        match b {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\t' => out.push_str("\\t"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            0x07 => out.push_str("\\a"),
+            0x08 => out.push_str("\\b"),
+            0x0b => out.push_str("\\v"),
+            0x0c => out.push_str("\\f"),
+            b if b < 0x20 || b >= 0x7f => {
+                let _ = write!(out, "\\{b:03o}");
+            }
+            b => out.push(char::from(b)),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// `old => new` with the common leading directories and trailing part folded into braces, as
+/// git prints renames in `--stat` and `--numstat` (`dir/{a => b}.txt`).
+pub fn pretty_rename(old: &str, new: &str) -> String {
+    let (old_q, new_q) = (quote_path(old), quote_path(new));
+    if old_q.starts_with('"') || new_q.starts_with('"') {
+        return format!("{old_q} => {new_q}");
+    }
+    let (ob, nb) = (old.as_bytes(), new.as_bytes());
+    // Common prefix up to and including the last '/' they share.
+    let mut pfx = 0;
+    let mut i = 0;
+    while i < ob.len() && i < nb.len() && ob[i] == nb[i] {
+        if ob[i] == b'/' {
+            pfx = i + 1;
+        }
+        i += 1;
+    }
+    // Common suffix starting at a '/', not overlapping the prefix.
+    let mut sfx = 0;
+    let (mut io, mut inn) = (ob.len(), nb.len());
+    while io > pfx && inn > pfx && ob[io - 1] == nb[inn - 1] {
+        if ob[io - 1] == b'/' {
+            sfx = ob.len() - (io - 1);
+        }
+        io -= 1;
+        inn -= 1;
+    }
+    if pfx == 0 && sfx == 0 {
+        return format!("{old} => {new}");
+    }
+    let mid_old = &old[pfx..old.len() - sfx];
+    let mid_new = &new[pfx..new.len() - sfx];
+    format!(
+        "{}{{{} => {}}}{}",
+        &old[..pfx],
+        mid_old,
+        mid_new,
+        &old[old.len() - sfx..]
+    )
+}
+
+/// What a diff id encodes: two resolved tree-ish ids and the options.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DiffKey {
+    /// The old side (a commit or tree id; the empty tree for "nothing").
+    pub from: Oid,
+    /// The new side (a commit or tree id).
+    pub to: Oid,
+    /// The options.
+    pub options: DiffOptions,
+}
+
+/// A deterministic, self-describing id of a diff: the same inputs give the same id, and the id
+/// alone is enough to compute the diff again, so no server state is needed to render it later
+/// in another format.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct DiffId(String);
+
+const DIFF_ID_PREFIX: &str = "d1.";
+
+impl DiffId {
+    /// Encodes a key.
+    pub fn encode(key: &DiffKey) -> Self {
+        let json = serde_json::to_vec(key).expect("a DiffKey always serialises");
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json);
+        Self(format!("{DIFF_ID_PREFIX}{b64}"))
+    }
+
+    /// Decodes an id a caller sent back.
+    pub fn decode(&self) -> Result<DiffKey, Error> {
+        let bad = || Error::invalid(format!("diff id {:?} is not valid", self.0));
+        let b64 = self.0.strip_prefix(DIFF_ID_PREFIX).ok_or_else(bad)?;
+        if b64.len() > 16 * 1024 {
+            return Err(bad());
+        }
+        let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(b64)
+            .map_err(|_| bad())?;
+        serde_json::from_slice(&json).map_err(|_| bad())
+    }
+
+    /// Wraps a string from a caller (checked by [`DiffId::decode`]).
+    pub fn from_string(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+
+    /// The id text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rename_folding_matches_git() {
+        assert_eq!(pretty_rename("a.txt", "b.txt"), "a.txt => b.txt");
+        assert_eq!(pretty_rename("dir/a.txt", "dir/b.txt"), "dir/{a.txt => b.txt}");
+        assert_eq!(pretty_rename("a/x/f", "b/x/f"), "{a => b}/x/f");
+        assert_eq!(pretty_rename("d/a/f", "d/b/f"), "d/{a => b}/f");
+        assert_eq!(pretty_rename("f", "d/f"), "f => d/f");
+    }
+
+    #[test]
+    fn quoting() {
+        assert_eq!(quote_path("plain/path.txt"), "plain/path.txt");
+        assert_eq!(quote_path("caf\u{e9}"), "\"caf\\303\\251\"");
+        assert_eq!(quote_path("a\"b"), "\"a\\\"b\"");
+    }
+
+    #[test]
+    fn diff_id_round_trip() {
+        let key = DiffKey {
+            from: Oid::ZERO,
+            to: Oid::from_bytes([7; 20]),
+            options: DiffOptions::default(),
+        };
+        let id = DiffId::encode(&key);
+        assert_eq!(DiffId::encode(&key), id);
+        assert_eq!(id.decode().ok(), Some(key));
+        assert!(DiffId::from_string("d1.!!").decode().is_err());
+        assert!(DiffId::from_string("x").decode().is_err());
+    }
+}

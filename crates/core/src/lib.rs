@@ -1,0 +1,36 @@
+//! Domain types, input validation, errors and the [`GitBackend`] trait of gitapi.
+//!
+//! This crate does no I/O. Doors validate every user string into the types of [`names`] once;
+//! engines implement [`GitBackend`]; the service calls engines through `Arc<dyn GitBackend>`.
+//!
+//! Order of operations for a request: parse input into [`RepoName`], [`RefName`], [`RepoPath`],
+//! [`Rev`] (an [`Error`] of kind [`ErrorKind::InvalidArgument`] on bad input), call one
+//! [`GitBackend`] method, map the [`Error`]'s [`ErrorKind`] to the door's status code.
+//!
+//! ```
+//! use gitapi_core::{RefName, RepoPath, ErrorKind};
+//! assert!(RefName::branch("main").is_ok());
+//! let err = RepoPath::new("../etc/passwd").unwrap_err();
+//! assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+//! ```
+#![deny(missing_docs)]
+
+pub mod backend;
+pub mod diff;
+pub mod error;
+pub mod layout;
+pub mod model;
+pub mod names;
+pub mod object;
+pub mod oid;
+
+pub use backend::{GitBackend, collect_log};
+pub use diff::{Diff, DiffId, DiffKey, DiffLine, DiffStats, DiffStatus, FileDiff, Hunk, LineOrigin};
+pub use error::{Error, ErrorDetails, ErrorKind, Result};
+pub use layout::Layout;
+pub use model::*;
+pub use names::{
+    ClonePolicy, ConfigKey, RefName, RemoteUrl, RepoName, RepoPath, Rev, RevRange, WorkspaceName,
+};
+pub use object::SshSigner;
+pub use oid::Oid;

@@ -1,0 +1,631 @@
+//! Validated names: every user string becomes one of these at the edge, once.
+//!
+//! A value of these types is proof that the string passed validation, so engines never check
+//! again and never see a string that git could take for an option or that could lead outside the
+//! data directory.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::error::Error;
+
+macro_rules! string_newtype {
+    ($(#[$doc:meta])* $name:ident, $parse:path) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(String);
+
+        impl $name {
+            /// Validates `s`.
+            pub fn new(s: impl Into<String>) -> Result<Self, Error> {
+                let s = s.into();
+                $parse(&s)?;
+                Ok(Self(s))
+            }
+
+            /// The validated string.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Debug::fmt(&self.0, f)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = Error;
+            fn from_str(s: &str) -> Result<Self, Error> {
+                Self::new(s)
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&self.0)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                Self::new(s).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+fn simple_name(what: &str, s: &str, max: usize) -> Result<(), Error> {
+    let bad = || Error::invalid(format!("{what} {s:?} is not valid"));
+    let bytes = s.as_bytes();
+    let first_ok = bytes.first().is_some_and(|b| b.is_ascii_alphanumeric());
+    if !first_ok || bytes.len() > max {
+        return Err(bad());
+    }
+    if !bytes
+        .iter()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    {
+        return Err(bad());
+    }
+    let lower = s.to_ascii_lowercase();
+    if lower.ends_with(".git") || lower.ends_with(".lock") {
+        return Err(bad());
+    }
+    Ok(())
+}
+
+fn parse_repo_name(s: &str) -> Result<(), Error> {
+    simple_name("repository name", s, 100)
+}
+
+fn parse_workspace_name(s: &str) -> Result<(), Error> {
+    simple_name("workspace name", s, 64)
+}
+
+string_newtype!(
+    /// A repository name: `[A-Za-z0-9][A-Za-z0-9._-]{0,99}`, not ending in `.git` or `.lock`.
+    /// It is a single path component, so it can never lead outside the data directory.
+    RepoName,
+    parse_repo_name
+);
+
+string_newtype!(
+    /// A workspace name: the same alphabet as a repository name, at most 64 characters.
+    WorkspaceName,
+    parse_workspace_name
+);
+
+impl WorkspaceName {
+    /// The workspace every repository has.
+    pub fn default_workspace() -> Self {
+        Self("default".to_owned())
+    }
+}
+
+impl Default for WorkspaceName {
+    fn default() -> Self {
+        Self::default_workspace()
+    }
+}
+
+/// Whether `name` is a valid ref name by the rules of `git check-ref-format` with no options
+/// (at least two components). Pure; compared with git itself by a property test.
+pub fn check_ref_format(name: &str) -> bool {
+    if name == "@" || name.is_empty() {
+        return false;
+    }
+    let mut components = 0;
+    for component in name.split('/') {
+        components += 1;
+        if component.is_empty() || component.starts_with('.') || component.ends_with(".lock") {
+            return false;
+        }
+        let mut last = 0u8;
+        for &b in component.as_bytes() {
+            let bad = b < 0x20
+                || b == 0x7f
+                || matches!(b, b' ' | b'~' | b'^' | b':' | b'?' | b'*' | b'[' | b'\\')
+                || (b == b'.' && last == b'.')
+                || (b == b'{' && last == b'@');
+            if bad {
+                return false;
+            }
+            last = b;
+        }
+    }
+    !name.ends_with('.') && components >= 2
+}
+
+fn parse_ref_name(s: &str) -> Result<(), Error> {
+    if s.len() > 1024 || !s.starts_with("refs/") || !check_ref_format(s) {
+        return Err(Error::invalid(format!(
+            "ref name {s:?} is not a valid full ref name (refs/...)"
+        )));
+    }
+    Ok(())
+}
+
+string_newtype!(
+    /// A full ref name (`refs/heads/main`) that passes `git check-ref-format` and starts with
+    /// `refs/`, so it never starts with `-` and never names a file outside `refs/`.
+    RefName,
+    parse_ref_name
+);
+
+impl RefName {
+    /// `refs/heads/<short>`.
+    pub fn branch(short: &str) -> Result<Self, Error> {
+        Self::new(format!("refs/heads/{short}"))
+    }
+
+    /// `refs/tags/<short>`.
+    pub fn tag(short: &str) -> Result<Self, Error> {
+        Self::new(format!("refs/tags/{short}"))
+    }
+
+    /// A full name as given, or a short branch name when it does not start with `refs/`.
+    pub fn branch_or_full(name: &str) -> Result<Self, Error> {
+        if name.starts_with("refs/") {
+            Self::new(name)
+        } else {
+            Self::branch(name)
+        }
+    }
+
+    /// Whether this is under `refs/heads/`.
+    pub fn is_branch(&self) -> bool {
+        self.0.starts_with("refs/heads/")
+    }
+
+    /// Whether this is under `refs/tags/`.
+    pub fn is_tag(&self) -> bool {
+        self.0.starts_with("refs/tags/")
+    }
+
+    /// The name without `refs/heads/`, `refs/tags/` or `refs/remotes/`; else the full name.
+    pub fn short(&self) -> &str {
+        ["refs/heads/", "refs/tags/", "refs/remotes/"]
+            .iter()
+            .find_map(|p| self.0.strip_prefix(p))
+            .unwrap_or(&self.0)
+    }
+}
+
+fn parse_repo_path(s: &str) -> Result<(), Error> {
+    let bad = |why: &str| Error::invalid(format!("path {s:?} is not valid: {why}"));
+    if s.is_empty() {
+        return Err(bad("empty"));
+    }
+    if s.len() > 4096 {
+        return Err(bad("longer than 4096 bytes"));
+    }
+    if s.bytes().any(|b| b < 0x20 || b == 0x7f) {
+        return Err(bad("control character"));
+    }
+    if s.starts_with('/') {
+        return Err(bad("absolute"));
+    }
+    for component in s.split('/') {
+        match component {
+            "" => return Err(bad("empty component")),
+            "." | ".." => return Err(bad("relative component")),
+            c if is_dot_git(c) => return Err(bad("names .git")),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// `.git` in any case, and the spellings that file systems fold into it (`.git.`, `.git `,
+/// `git~1`), as git's own `verify_path` refuses them.
+fn is_dot_git(component: &str) -> bool {
+    let lower = component.to_ascii_lowercase();
+    let trimmed = lower.trim_end_matches(['.', ' ']);
+    trimmed == ".git" || lower == "git~1"
+}
+
+string_newtype!(
+    /// A path inside a repository: relative, `/`-separated, no empty, `.` or `..` component, no
+    /// `.git` component in any case, no control characters.
+    RepoPath,
+    parse_repo_path
+);
+
+impl RepoPath {
+    /// The last component.
+    pub fn file_name(&self) -> &str {
+        self.0.rsplit('/').next().unwrap_or(&self.0)
+    }
+
+    /// The parent directory, `None` at the top.
+    pub fn parent(&self) -> Option<RepoPath> {
+        self.0.rsplit_once('/').map(|(p, _)| RepoPath(p.to_owned()))
+    }
+
+    /// `self/child`.
+    pub fn join(&self, child: &str) -> Result<RepoPath, Error> {
+        RepoPath::new(format!("{}/{child}", self.0))
+    }
+
+    /// The components.
+    pub fn components(&self) -> impl Iterator<Item = &str> {
+        self.0.split('/')
+    }
+}
+
+fn parse_rev(s: &str) -> Result<(), Error> {
+    let bad = |why: &str| Error::invalid(format!("revision {s:?} is not valid: {why}"));
+    if s.is_empty() {
+        return Err(bad("empty"));
+    }
+    if s.len() > 1024 {
+        return Err(bad("longer than 1024 bytes"));
+    }
+    if s.starts_with('-') {
+        return Err(bad("starts with '-'"));
+    }
+    if s.bytes().any(|b| b <= 0x20 || b == 0x7f) {
+        return Err(bad("whitespace or control character"));
+    }
+    if s.contains("..") {
+        return Err(bad("'..' makes a range, not a revision"));
+    }
+    Ok(())
+}
+
+string_newtype!(
+    /// A revision expression for rev-parse (`main`, `v1.0^{}`, `HEAD~2`, an oid or a prefix).
+    /// Never starts with `-`, never holds whitespace or a range.
+    Rev,
+    parse_rev
+);
+
+impl From<crate::oid::Oid> for Rev {
+    fn from(oid: crate::oid::Oid) -> Self {
+        Rev(oid.to_string())
+    }
+}
+
+impl From<&RefName> for Rev {
+    fn from(r: &RefName) -> Self {
+        Rev(r.0.clone())
+    }
+}
+
+/// A commit range: one revision, `A..B` (reachable from B, not from A) or `A...B` (symmetric
+/// difference).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum RevRange {
+    /// Everything reachable from one revision.
+    Single(Rev),
+    /// `A..B`.
+    TwoDot(Rev, Rev),
+    /// `A...B`.
+    ThreeDot(Rev, Rev),
+}
+
+impl RevRange {
+    /// Parses `rev`, `A..B` or `A...B`.
+    pub fn parse(s: &str) -> Result<Self, Error> {
+        if let Some((a, b)) = s.split_once("...") {
+            Ok(Self::ThreeDot(Rev::new(a)?, Rev::new(b)?))
+        } else if let Some((a, b)) = s.split_once("..") {
+            Ok(Self::TwoDot(Rev::new(a)?, Rev::new(b)?))
+        } else {
+            Ok(Self::Single(Rev::new(s)?))
+        }
+    }
+}
+
+impl fmt::Display for RevRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Single(r) => write!(f, "{r}"),
+            Self::TwoDot(a, b) => write!(f, "{a}..{b}"),
+            Self::ThreeDot(a, b) => write!(f, "{a}...{b}"),
+        }
+    }
+}
+
+impl Serialize for RevRange {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for RevRange {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Self::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Config keys a caller may read and write. Everything that makes git run a program, read
+/// another file or change where it writes (`core.hooksPath`, `core.fsmonitor`,
+/// `core.sshCommand`, `core.pager`, `filter.*`, `diff.external`, `include.*`, …) is left out.
+pub const CONFIG_ALLOW_LIST: &[&str] = &[
+    "user.name",
+    "user.email",
+    "core.logallrefupdates",
+    "core.compression",
+    "core.bigfilethreshold",
+    "gc.auto",
+    "gc.autopacklimit",
+    "gc.reflogexpire",
+    "gc.pruneexpire",
+    "receive.denynonfastforwards",
+    "receive.denydeletes",
+    "pack.compression",
+    "merge.renamelimit",
+    "diff.renamelimit",
+    "diff.renames",
+    "uploadpack.allowfilter",
+    "uploadpack.allowanysha1inwant",
+    "uploadpack.allowreachablesha1inwant",
+    "gitapi.description",
+];
+
+fn parse_config_key(s: &str) -> Result<(), Error> {
+    let lower = s.to_ascii_lowercase();
+    if CONFIG_ALLOW_LIST.contains(&lower.as_str()) {
+        Ok(())
+    } else {
+        Err(Error::new(
+            crate::error::ErrorKind::PermissionDenied,
+            format!("config key {s:?} is not on the allow-list"),
+        ))
+    }
+}
+
+string_newtype!(
+    /// A config key from [`CONFIG_ALLOW_LIST`] (case-insensitive).
+    ConfigKey,
+    parse_config_key
+);
+
+impl ConfigKey {
+    /// The key in git's canonical lowercase form.
+    pub fn canonical(&self) -> String {
+        self.0.to_ascii_lowercase()
+    }
+}
+
+/// Checks a config value: no NUL or newline, at most 1024 bytes.
+pub fn check_config_value(value: &str) -> Result<(), Error> {
+    if value.len() > 1024 || value.bytes().any(|b| b == 0 || b == b'\n' || b == b'\r') {
+        return Err(Error::invalid("config value must be one line of at most 1024 bytes"));
+    }
+    Ok(())
+}
+
+/// Where a clone or mirror may come from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClonePolicy {
+    /// Allow `file://` URLs and loopback, private and link-local hosts (off by default: a
+    /// service must not become a way to read the machine's own files or its private network).
+    pub allow_local: bool,
+}
+
+/// A remote URL accepted for clone and mirror: `http(s)://host/path`, or `file:///abs/path`
+/// when the policy allows local sources.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct RemoteUrl(String);
+
+impl RemoteUrl {
+    /// Validates `url` against `policy`.
+    pub fn parse(url: &str, policy: ClonePolicy) -> Result<Self, Error> {
+        let bad = |why: &str| Error::invalid(format!("remote url {url:?} is not allowed: {why}"));
+        if url.len() > 2048 || url.bytes().any(|b| b <= 0x20 || b == 0x7f) {
+            return Err(bad("whitespace, control characters or too long"));
+        }
+        let (scheme, rest) = url.split_once("://").ok_or_else(|| bad("not a URL"))?;
+        match scheme.to_ascii_lowercase().as_str() {
+            "http" | "https" => {}
+            "file" => {
+                if !policy.allow_local {
+                    return Err(denied(url, "local sources are disabled"));
+                }
+                if !rest.starts_with('/') || rest.split('/').any(|c| c == "..") {
+                    return Err(bad("file URL must be an absolute path without '..'"));
+                }
+                return Ok(Self(url.to_owned()));
+            }
+            _ => return Err(bad("only http, https and file URLs")),
+        }
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+        let host_port = authority.rsplit('@').next().unwrap_or("");
+        let host = if let Some(v6) = host_port.strip_prefix('[') {
+            v6.split(']').next().unwrap_or("")
+        } else {
+            host_port.split(':').next().unwrap_or("")
+        };
+        if host.is_empty() || host.starts_with('-') {
+            return Err(bad("no host"));
+        }
+        if !policy.allow_local && is_local_host(host) {
+            return Err(denied(url, "loopback, private and link-local hosts are disabled"));
+        }
+        Ok(Self(url.to_owned()))
+    }
+
+    /// The URL.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+fn denied(url: &str, why: &str) -> Error {
+    Error::new(
+        crate::error::ErrorKind::PermissionDenied,
+        format!("remote url {url:?} is not allowed: {why}"),
+    )
+}
+
+/// Whether a host literal names this machine or a private network. Names other than
+/// `localhost` are checked again after resolution by the service.
+pub fn is_local_host(host: &str) -> bool {
+    let lower = host.to_ascii_lowercase();
+    if lower == "localhost" || lower.ends_with(".localhost") {
+        return true;
+    }
+    match lower.parse::<IpAddr>() {
+        Ok(ip) => is_local_ip(ip),
+        Err(_) => false,
+    }
+}
+
+/// Whether an address is loopback, private, link-local, unspecified or otherwise not public.
+pub fn is_local_ip(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.octets()[0] == 0
+                || (v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64)
+        }
+        IpAddr::V6(v6) => {
+            let seg0 = v6.segments()[0];
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || (seg0 & 0xfe00) == 0xfc00
+                || (seg0 & 0xffc0) == 0xfe80
+                || v6.to_ipv4_mapped().is_some_and(|v4| is_local_ip(IpAddr::V4(v4)))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repo_names() {
+        for ok in ["a", "A-b_c.d", "x1", &"a".repeat(100)] {
+            assert!(RepoName::new(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "", "..", ".", ".git", "-x", "a/b", "a.git", "A.GIT", "x.lock", "a b", "%2e%2e",
+            &"a".repeat(101), "é", "a\0",
+        ] {
+            assert!(RepoName::new(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ref_names() {
+        for ok in ["refs/heads/main", "refs/tags/v1.0", "refs/heads/a/b", "refs/heads/--foo"] {
+            assert!(RefName::new(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "main",
+            "-h",
+            "--upload-pack=x",
+            "refs/heads/../../config",
+            "refs/heads/a..b",
+            "refs/heads/x.lock",
+            "refs/heads/",
+            "refs//heads/x",
+            "refs/heads/x.",
+            "refs/heads/a@{1}",
+            "refs/heads/a b",
+            "refs/heads/.hidden",
+            "refs/heads/a\0b",
+            "HEAD",
+        ] {
+            assert!(RefName::new(bad).is_err(), "{bad}");
+        }
+        assert_eq!(RefName::branch("x").map(|r| r.short().to_owned()).ok(), Some("x".into()));
+    }
+
+    #[test]
+    fn repo_paths() {
+        for ok in ["a", "a/b/c.txt", "dir/.gitignore", "x..y", ".github/workflows/ci.yml"] {
+            assert!(RepoPath::new(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "", "../x", "a/../b", "/abs", ".git/config", "a/.GIT/x", ".Git", "a//b", "a/",
+            "./a", "a\0b", ".git.", "GIT~1",
+        ] {
+            assert!(RepoPath::new(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn revs_and_ranges() {
+        assert!(Rev::new("HEAD~2").is_ok());
+        assert!(Rev::new("main^{tree}").is_ok());
+        assert!(Rev::new("-h").is_err());
+        assert!(Rev::new("--output=/tmp/x").is_err());
+        assert!(Rev::new("a..b").is_err());
+        assert!(matches!(RevRange::parse("a..b"), Ok(RevRange::TwoDot(..))));
+        assert!(matches!(RevRange::parse("a...b"), Ok(RevRange::ThreeDot(..))));
+        assert!(matches!(RevRange::parse("main"), Ok(RevRange::Single(..))));
+        assert!(RevRange::parse("a..-b").is_err());
+    }
+
+    #[test]
+    fn config_keys() {
+        assert!(ConfigKey::new("user.name").is_ok());
+        assert!(ConfigKey::new("GC.Auto").is_ok());
+        for bad in [
+            "core.hooksPath",
+            "core.fsmonitor",
+            "core.sshCommand",
+            "core.pager",
+            "filter.lfs.clean",
+            "diff.external",
+            "include.path",
+        ] {
+            let err = ConfigKey::new(bad).expect_err(bad);
+            assert_eq!(err.kind(), crate::ErrorKind::PermissionDenied);
+        }
+    }
+
+    #[test]
+    fn remote_urls() {
+        let open = ClonePolicy { allow_local: true };
+        let strict = ClonePolicy::default();
+        assert!(RemoteUrl::parse("https://example.com/a.git", strict).is_ok());
+        for bad in [
+            "file:///tmp/x",
+            "http://127.0.0.1/x",
+            "http://localhost:8080/x",
+            "http://10.1.2.3/x",
+            "http://192.168.0.1/x",
+            "http://169.254.169.254/latest",
+            "http://[::1]/x",
+            "http://[fe80::1]/x",
+            "ext::sh -c id",
+            "ssh://host/x",
+            "-u/x",
+            "/abs/path",
+        ] {
+            assert!(RemoteUrl::parse(bad, strict).is_err(), "{bad}");
+        }
+        assert!(RemoteUrl::parse("file:///tmp/x", open).is_ok());
+        assert!(RemoteUrl::parse("file:///tmp/../etc", open).is_err());
+        assert!(RemoteUrl::parse("http://127.0.0.1:9/x", open).is_ok());
+    }
+}
