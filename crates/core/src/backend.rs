@@ -21,11 +21,16 @@ use crate::oid::Oid;
 /// - Merge, cherry-pick, revert and rebase never touch a work tree; a conflict changes nothing
 ///   and is `Conflict` with [`crate::ErrorDetails::MergeConflict`].
 /// - A write that returned `Ok` is durable (objects and refs are fsynced).
-/// - Workspace operations create the workspace on first use (the `default` one always exists in
-///   that sense). A workspace is pinned to its base commit: a commit from it is a
-///   compare-and-swap of its branch from that base, so if the branch moved underneath (a push,
-///   an API commit), the commit is `Conflict` and nothing changes; a hard reset to the branch
-///   brings the workspace up to date.
+/// - The `default` workspace is created on first use by any workspace operation, on the
+///   repository's default branch; named workspaces are created by
+///   [`GitBackend::create_workspace`] and are `NotFound` before that (so a typo does not make a
+///   new one). A workspace is pinned to its base commit (its HEAD is detached there): a commit
+///   from it is a compare-and-swap of its branch from that base, so if the branch moved
+///   underneath (a push, an API commit), the commit is `Conflict` and nothing changes; a hard
+///   reset of the workspace to its branch brings it up to date. Untracked files are listed one
+///   by one (`git status -uall`). The stash is shared by all workspaces of a repository, as git
+///   keeps `refs/stash` shared across worktrees.
+/// - A patch that does not apply (`stage_patch`) or a stash that conflicts is `Conflict`.
 #[async_trait]
 pub trait GitBackend: Send + Sync + std::fmt::Debug {
     /// A short name for logs and metrics (`libgit2`, `shell`).
@@ -65,8 +70,12 @@ pub trait GitBackend: Send + Sync + std::fmt::Debug {
     /// Creates a lightweight or annotated tag; `AlreadyExists` when it exists.
     async fn create_tag(&self, repo: &RepoName, tag: CreateTag) -> Result<Ref>;
     /// Deletes a ref, optionally only if it is at `expected`.
-    async fn delete_ref(&self, repo: &RepoName, name: &RefName, expected: Option<Oid>)
-    -> Result<()>;
+    async fn delete_ref(
+        &self,
+        repo: &RepoName,
+        name: &RefName,
+        expected: Option<Oid>,
+    ) -> Result<()>;
     /// Renames a branch with its reflog; `AlreadyExists` when the new name exists.
     async fn rename_branch(&self, repo: &RepoName, from: &RefName, to: &RefName) -> Result<Ref>;
     /// Applies ref updates atomically: all or nothing, each a compare-and-swap.

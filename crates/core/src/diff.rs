@@ -247,7 +247,11 @@ fn render_file_patch(f: &FileDiff, out: &mut String) {
                 let _ = writeln!(out, "new mode {}", mode_octal(nm));
             }
             if matches!(f.status, DiffStatus::Renamed | DiffStatus::Copied) {
-                let verb = if f.status == DiffStatus::Renamed { "rename" } else { "copy" };
+                let verb = if f.status == DiffStatus::Renamed {
+                    "rename"
+                } else {
+                    "copy"
+                };
                 let _ = writeln!(out, "similarity index {}%", f.similarity.unwrap_or(100));
                 let _ = writeln!(out, "{verb} from {}", quote_path(old_path));
                 let _ = writeln!(out, "{verb} to {}", quote_path(new_path));
@@ -269,8 +273,16 @@ fn render_file_patch(f: &FileDiff, out: &mut String) {
         }
         None => out.push('\n'),
     }
-    let minus = if f.status == DiffStatus::Added { "/dev/null".to_owned() } else { a };
-    let plus = if f.status == DiffStatus::Deleted { "/dev/null".to_owned() } else { b };
+    let minus = if f.status == DiffStatus::Added {
+        "/dev/null".to_owned()
+    } else {
+        a
+    };
+    let plus = if f.status == DiffStatus::Deleted {
+        "/dev/null".to_owned()
+    } else {
+        b
+    };
     if f.binary {
         let _ = writeln!(out, "Binary files {minus} and {plus} differ");
         return;
@@ -308,7 +320,11 @@ fn render_file_patch(f: &FileDiff, out: &mut String) {
 }
 
 fn range(start: u32, lines: u32) -> String {
-    if lines == 1 { start.to_string() } else { format!("{start},{lines}") }
+    if lines == 1 {
+        start.to_string()
+    } else {
+        format!("{start},{lines}")
+    }
 }
 
 /// Quotes a path the way git does with `core.quotePath` on: paths with `"`, `\`, control
@@ -333,7 +349,7 @@ pub fn quote_path(path: &str) -> String {
             0x08 => out.push_str("\\b"),
             0x0b => out.push_str("\\v"),
             0x0c => out.push_str("\\f"),
-            b if b < 0x20 || b >= 0x7f => {
+            b if !(0x20..0x7f).contains(&b) => {
                 let _ = write!(out, "\\{b:03o}");
             }
             b => out.push(char::from(b)),
@@ -444,7 +460,10 @@ mod tests {
     #[test]
     fn rename_folding_matches_git() {
         assert_eq!(pretty_rename("a.txt", "b.txt"), "a.txt => b.txt");
-        assert_eq!(pretty_rename("dir/a.txt", "dir/b.txt"), "dir/{a.txt => b.txt}");
+        assert_eq!(
+            pretty_rename("dir/a.txt", "dir/b.txt"),
+            "dir/{a.txt => b.txt}"
+        );
         assert_eq!(pretty_rename("a/x/f", "b/x/f"), "{a => b}/x/f");
         assert_eq!(pretty_rename("d/a/f", "d/b/f"), "d/{a => b}/f");
         assert_eq!(pretty_rename("f", "d/f"), "f => d/f");

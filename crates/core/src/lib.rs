@@ -25,7 +25,9 @@ pub mod object;
 pub mod oid;
 
 pub use backend::{GitBackend, collect_log};
-pub use diff::{Diff, DiffId, DiffKey, DiffLine, DiffStats, DiffStatus, FileDiff, Hunk, LineOrigin};
+pub use diff::{
+    Diff, DiffId, DiffKey, DiffLine, DiffStats, DiffStatus, FileDiff, Hunk, LineOrigin,
+};
 pub use error::{Error, ErrorDetails, ErrorKind, Result};
 pub use layout::Layout;
 pub use model::*;

@@ -47,9 +47,10 @@ impl Signature {
                 self.name, self.email
             )));
         }
-        if self.name.len() > 512 || self.email.len() > 512 || self.offset_minutes.abs() >= 24 * 60
-        {
-            return Err(crate::Error::invalid("signature is too long or its offset out of range"));
+        if self.name.len() > 512 || self.email.len() > 512 || self.offset_minutes.abs() >= 24 * 60 {
+            return Err(crate::Error::invalid(
+                "signature is too long or its offset out of range",
+            ));
         }
         Ok(())
     }

@@ -411,7 +411,9 @@ impl ConfigKey {
 /// Checks a config value: no NUL or newline, at most 1024 bytes.
 pub fn check_config_value(value: &str) -> Result<(), Error> {
     if value.len() > 1024 || value.bytes().any(|b| b == 0 || b == b'\n' || b == b'\r') {
-        return Err(Error::invalid("config value must be one line of at most 1024 bytes"));
+        return Err(Error::invalid(
+            "config value must be one line of at most 1024 bytes",
+        ));
     }
     Ok(())
 }
@@ -462,7 +464,10 @@ impl RemoteUrl {
             return Err(bad("no host"));
         }
         if !policy.allow_local && is_local_host(host) {
-            return Err(denied(url, "loopback, private and link-local hosts are disabled"));
+            return Err(denied(
+                url,
+                "loopback, private and link-local hosts are disabled",
+            ));
         }
         Ok(Self(url.to_owned()))
     }
@@ -511,7 +516,9 @@ pub fn is_local_ip(ip: IpAddr) -> bool {
                 || v6.is_unspecified()
                 || (seg0 & 0xfe00) == 0xfc00
                 || (seg0 & 0xffc0) == 0xfe80
-                || v6.to_ipv4_mapped().is_some_and(|v4| is_local_ip(IpAddr::V4(v4)))
+                || v6
+                    .to_ipv4_mapped()
+                    .is_some_and(|v4| is_local_ip(IpAddr::V4(v4)))
         }
     }
 }
@@ -526,8 +533,20 @@ mod tests {
             assert!(RepoName::new(ok).is_ok(), "{ok}");
         }
         for bad in [
-            "", "..", ".", ".git", "-x", "a/b", "a.git", "A.GIT", "x.lock", "a b", "%2e%2e",
-            &"a".repeat(101), "é", "a\0",
+            "",
+            "..",
+            ".",
+            ".git",
+            "-x",
+            "a/b",
+            "a.git",
+            "A.GIT",
+            "x.lock",
+            "a b",
+            "%2e%2e",
+            &"a".repeat(101),
+            "é",
+            "a\0",
         ] {
             assert!(RepoName::new(bad).is_err(), "{bad}");
         }
@@ -535,7 +554,12 @@ mod tests {
 
     #[test]
     fn ref_names() {
-        for ok in ["refs/heads/main", "refs/tags/v1.0", "refs/heads/a/b", "refs/heads/--foo"] {
+        for ok in [
+            "refs/heads/main",
+            "refs/tags/v1.0",
+            "refs/heads/a/b",
+            "refs/heads/--foo",
+        ] {
             assert!(RefName::new(ok).is_ok(), "{ok}");
         }
         for bad in [
@@ -556,17 +580,37 @@ mod tests {
         ] {
             assert!(RefName::new(bad).is_err(), "{bad}");
         }
-        assert_eq!(RefName::branch("x").map(|r| r.short().to_owned()).ok(), Some("x".into()));
+        assert_eq!(
+            RefName::branch("x").map(|r| r.short().to_owned()).ok(),
+            Some("x".into())
+        );
     }
 
     #[test]
     fn repo_paths() {
-        for ok in ["a", "a/b/c.txt", "dir/.gitignore", "x..y", ".github/workflows/ci.yml"] {
+        for ok in [
+            "a",
+            "a/b/c.txt",
+            "dir/.gitignore",
+            "x..y",
+            ".github/workflows/ci.yml",
+        ] {
             assert!(RepoPath::new(ok).is_ok(), "{ok}");
         }
         for bad in [
-            "", "../x", "a/../b", "/abs", ".git/config", "a/.GIT/x", ".Git", "a//b", "a/",
-            "./a", "a\0b", ".git.", "GIT~1",
+            "",
+            "../x",
+            "a/../b",
+            "/abs",
+            ".git/config",
+            "a/.GIT/x",
+            ".Git",
+            "a//b",
+            "a/",
+            "./a",
+            "a\0b",
+            ".git.",
+            "GIT~1",
         ] {
             assert!(RepoPath::new(bad).is_err(), "{bad}");
         }
@@ -580,7 +624,10 @@ mod tests {
         assert!(Rev::new("--output=/tmp/x").is_err());
         assert!(Rev::new("a..b").is_err());
         assert!(matches!(RevRange::parse("a..b"), Ok(RevRange::TwoDot(..))));
-        assert!(matches!(RevRange::parse("a...b"), Ok(RevRange::ThreeDot(..))));
+        assert!(matches!(
+            RevRange::parse("a...b"),
+            Ok(RevRange::ThreeDot(..))
+        ));
         assert!(matches!(RevRange::parse("main"), Ok(RevRange::Single(..))));
         assert!(RevRange::parse("a..-b").is_err());
     }

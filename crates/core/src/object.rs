@@ -50,7 +50,10 @@ pub fn insert_signature(payload: &str, signature: &str) -> Result<String> {
         .find("\n\n")
         .ok_or_else(|| Error::internal("commit payload has no header end"))?;
     let (headers, rest) = payload.split_at(split + 1);
-    Ok(format!("{headers}gpgsig {}\n{rest}", sig.replace('\n', "\n ")))
+    Ok(format!(
+        "{headers}gpgsig {}\n{rest}",
+        sig.replace('\n', "\n ")
+    ))
 }
 
 /// Signs commit payloads with an SSH key in process (`gpg.format=ssh`, namespace `git`).
@@ -110,11 +113,11 @@ mod tests {
              author A U Thor <a@example.com> 1700000000 +0100\n\
              committer A U Thor <a@example.com> 1700000000 +0100\n\nmsg\n"
         );
-        let signed = insert_signature(&p, "-----BEGIN X-----\nabc\n-----END X-----\n")
-            .expect("well formed");
-        assert!(signed.contains(
-            "+0100\ngpgsig -----BEGIN X-----\n abc\n -----END X-----\n\nmsg\n"
-        ));
+        let signed =
+            insert_signature(&p, "-----BEGIN X-----\nabc\n-----END X-----\n").expect("well formed");
+        assert!(
+            signed.contains("+0100\ngpgsig -----BEGIN X-----\n abc\n -----END X-----\n\nmsg\n")
+        );
         assert!(normalize_message("  \n").is_err());
         assert_eq!(normalize_message("x").ok().as_deref(), Some("x\n"));
     }

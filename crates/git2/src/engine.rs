@@ -1,0 +1,441 @@
+//! `impl GitBackend for Git2Backend`: each operation moves its inputs onto the blocking pool and
+//! calls the module that does the work.
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use gitapi_core::*;
+
+use crate::workspace::{self, Workspace};
+use crate::{Git2Backend, Inner, commits, diff, merge, refs, repo};
+
+impl Git2Backend {
+    async fn with_workspace<T, F>(&self, repo: &RepoName, ws: &WorkspaceName, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Inner, &mut Workspace) -> Result<T> + Send + 'static,
+    {
+        let (repo, ws) = (repo.clone(), ws.clone());
+        self.run(move |inner| {
+            let lock = inner.workspace_lock(&repo, &ws);
+            let _guard = lock.lock();
+            let mut w = workspace::open(&inner.layout, &repo, &ws)?;
+            f(inner, &mut w)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl GitBackend for Git2Backend {
+    fn name(&self) -> &'static str {
+        "libgit2"
+    }
+
+    async fn init_repo(&self, r: &RepoName, opts: InitOptions) -> Result<RepoInfo> {
+        let r = r.clone();
+        self.run(move |inner| repo::init(&inner.layout, &r, &opts))
+            .await
+    }
+
+    async fn repo_info(&self, r: &RepoName) -> Result<RepoInfo> {
+        let name = r.clone();
+        self.with_repo(r, move |_, g| repo::info(g, &name)).await
+    }
+
+    async fn delete_repo(&self, r: &RepoName) -> Result<()> {
+        let r = r.clone();
+        self.run(move |inner| {
+            inner.forget_handles(&r);
+            repo::delete(&inner.layout, &r)?;
+            inner.forget_handles(&r);
+            Ok(())
+        })
+        .await
+    }
+
+    async fn clone_repo(&self, r: &RepoName, opts: CloneOptions) -> Result<RepoInfo> {
+        let r = r.clone();
+        self.run(move |inner| {
+            // The URL was checked at the edge; check again against this engine's own policy so
+            // a door that forgot cannot widen it.
+            RemoteUrl::parse(opts.url.as_str(), inner.config.clone_policy)?;
+            repo::clone(&inner.layout, &r, &opts)
+        })
+        .await
+    }
+
+    async fn sync_mirror(&self, r: &RepoName) -> Result<RepoInfo> {
+        let r = r.clone();
+        self.run(move |inner| {
+            let url = repo::open_bare(&inner.layout, &r)?
+                .find_remote("origin")
+                .ok()
+                .and_then(|rem| rem.url().ok().map(str::to_owned))
+                .ok_or_else(|| Error::precondition("repository has no origin remote"))?;
+            RemoteUrl::parse(&url, inner.config.clone_policy)?;
+            repo::sync_mirror(&inner.layout, &r)
+        })
+        .await
+    }
+
+    async fn gc(&self, r: &RepoName) -> Result<GcOutcome> {
+        let r = r.clone();
+        self.run(move |inner| {
+            let out = repo::gc(&inner.layout, &r);
+            // Packs changed under the warm handles.
+            inner.forget_handles(&r);
+            out
+        })
+        .await
+    }
+
+    async fn config_get(&self, r: &RepoName, key: &ConfigKey) -> Result<Option<String>> {
+        let key = key.clone();
+        self.with_repo(r, move |_, g| repo::config_get(g, &key))
+            .await
+    }
+
+    async fn config_set(&self, r: &RepoName, key: &ConfigKey, value: &str) -> Result<()> {
+        let (key, value) = (key.clone(), value.to_owned());
+        self.with_repo(r, move |_, g| repo::config_set(g, &key, &value))
+            .await
+    }
+
+    async fn config_list(&self, r: &RepoName) -> Result<Vec<ConfigEntry>> {
+        self.with_repo(r, |_, g| repo::config_list(g)).await
+    }
+
+    async fn list_refs(&self, r: &RepoName, query: ListRefs) -> Result<Page<Ref>> {
+        self.with_repo(r, move |_, g| refs::list(g, &query)).await
+    }
+
+    async fn get_ref(&self, r: &RepoName, name: &RefName) -> Result<Ref> {
+        let name = name.clone();
+        self.with_repo(r, move |_, g| refs::get(g, &name)).await
+    }
+
+    async fn resolve(&self, r: &RepoName, rev: &Rev) -> Result<Oid> {
+        let rev = rev.clone();
+        self.with_repo(r, move |_, g| {
+            Ok(convert_oid(refs::resolve_object(g, &rev)?.id()))
+        })
+        .await
+    }
+
+    async fn create_branch(&self, r: &RepoName, name: &RefName, target: &Rev) -> Result<Ref> {
+        let (name, target) = (name.clone(), target.clone());
+        self.with_repo(r, move |_, g| refs::create_branch(g, &name, &target))
+            .await
+    }
+
+    async fn create_tag(&self, r: &RepoName, tag: CreateTag) -> Result<Ref> {
+        self.with_repo(r, move |_, g| refs::create_tag(g, &tag))
+            .await
+    }
+
+    async fn delete_ref(&self, r: &RepoName, name: &RefName, expected: Option<Oid>) -> Result<()> {
+        let name = name.clone();
+        self.with_repo(r, move |_, g| refs::delete(g, &name, expected))
+            .await
+    }
+
+    async fn rename_branch(&self, r: &RepoName, from: &RefName, to: &RefName) -> Result<Ref> {
+        let (from, to) = (from.clone(), to.clone());
+        self.with_repo(r, move |_, g| refs::rename_branch(g, &from, &to))
+            .await
+    }
+
+    async fn update_refs(&self, r: &RepoName, updates: Vec<RefUpdate>) -> Result<()> {
+        self.with_repo(r, move |_, g| refs::update(g, &updates, "update-ref"))
+            .await
+    }
+
+    async fn get_commit(&self, r: &RepoName, rev: &Rev) -> Result<Commit> {
+        let rev = rev.clone();
+        self.with_repo(r, move |_, g| commits::get(g, &rev)).await
+    }
+
+    async fn get_commits(&self, r: &RepoName, oids: &[Oid]) -> Result<Vec<Option<Commit>>> {
+        let oids = oids.to_vec();
+        self.with_repo(r, move |_, g| commits::get_many(g, &oids))
+            .await
+    }
+
+    async fn log(
+        &self,
+        r: &RepoName,
+        query: LogQuery,
+    ) -> Result<BoxStream<'static, Result<Commit>>> {
+        // The walk runs on the blocking pool and hands commits over a bounded channel, so a
+        // long history streams with back-pressure instead of being collected first. The first
+        // result (or error) is awaited here so that a bad revision fails the call itself.
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Commit>>(256);
+        let (first_tx, first_rx) = tokio::sync::oneshot::channel::<Result<()>>();
+        let name = r.clone();
+        let engine = self.clone();
+        tokio::spawn(async move {
+            let res = engine
+                .with_repo(&name, move |_, g| {
+                    let mut first_tx = Some(first_tx);
+                    let mut tx_ok = true;
+                    let out = commits::walk(g, &query, |c| {
+                        if let Some(f) = first_tx.take() {
+                            let _ = f.send(Ok(()));
+                        }
+                        tx_ok = tx.blocking_send(Ok(c)).is_ok();
+                        tx_ok
+                    });
+                    match (out, first_tx) {
+                        (Err(e), Some(f)) => {
+                            let _ = f.send(Err(e));
+                        }
+                        (Err(e), None) => {
+                            let _ = tx.blocking_send(Err(e));
+                        }
+                        (Ok(()), Some(f)) => {
+                            let _ = f.send(Ok(()));
+                        }
+                        (Ok(()), None) => {}
+                    }
+                    Ok(())
+                })
+                .await;
+            drop(res);
+        });
+        first_rx
+            .await
+            .map_err(|_| Error::internal("log walk ended early"))??;
+        Ok(futures::stream::poll_fn(move |cx| rx.poll_recv(cx)).boxed())
+    }
+
+    async fn commit_files(&self, r: &RepoName, req: CommitFiles) -> Result<Commit> {
+        self.with_repo(r, move |inner, g| {
+            commits::commit_files(g, &req, inner.config.signer.as_deref())
+        })
+        .await
+    }
+
+    async fn commit_payload(&self, r: &RepoName, req: CommitFiles) -> Result<String> {
+        self.with_repo(r, move |_, g| commits::commit_payload(g, &req))
+            .await
+    }
+
+    async fn commit_index(&self, r: &RepoName, req: CommitIndex) -> Result<Commit> {
+        let ws = req.workspace.clone();
+        self.with_workspace(r, &ws, move |inner, w| {
+            w.commit_index(&req, inner.config.signer.as_deref())
+        })
+        .await
+    }
+
+    async fn cherry_pick(&self, r: &RepoName, req: PickCommit) -> Result<Commit> {
+        self.with_repo(r, move |_, g| commits::pick(g, &req, false))
+            .await
+    }
+
+    async fn revert(&self, r: &RepoName, req: PickCommit) -> Result<Commit> {
+        self.with_repo(r, move |_, g| commits::pick(g, &req, true))
+            .await
+    }
+
+    async fn amend(&self, r: &RepoName, req: Amend) -> Result<Commit> {
+        self.with_repo(r, move |_, g| commits::amend(g, &req)).await
+    }
+
+    async fn reset(&self, r: &RepoName, req: Reset) -> Result<Oid> {
+        match req.target {
+            ResetTarget::Branch {
+                branch,
+                expected_tip,
+            } => {
+                let to = req.to;
+                self.with_repo(r, move |_, g| {
+                    commits::reset_branch(g, &branch, expected_tip, &to)
+                })
+                .await
+            }
+            ResetTarget::Workspace { workspace } => {
+                let (to, mode) = (req.to, req.mode);
+                self.with_workspace(r, &workspace, move |_, w| w.reset(&to, mode))
+                    .await
+            }
+        }
+    }
+
+    async fn list_tree(&self, r: &RepoName, query: ListTree) -> Result<Vec<TreeEntry>> {
+        self.with_repo(r, move |_, g| crate::tree::list(g, &query))
+            .await
+    }
+
+    async fn read_blob(&self, r: &RepoName, blob: BlobRef) -> Result<Blob> {
+        self.with_repo(r, move |_, g| crate::tree::read_blob(g, &blob))
+            .await
+    }
+
+    async fn put_file(
+        &self,
+        r: &RepoName,
+        ws: &WorkspaceName,
+        path: &RepoPath,
+        content: Bytes,
+        mode: Option<FileMode>,
+    ) -> Result<()> {
+        let path = path.clone();
+        self.with_workspace(r, ws, move |_, w| w.put_file(&path, &content, mode))
+            .await
+    }
+
+    async fn delete_file(&self, r: &RepoName, ws: &WorkspaceName, path: &RepoPath) -> Result<()> {
+        let path = path.clone();
+        self.with_workspace(r, ws, move |_, w| w.delete_file(&path))
+            .await
+    }
+
+    async fn move_file(
+        &self,
+        r: &RepoName,
+        ws: &WorkspaceName,
+        from: &RepoPath,
+        to: &RepoPath,
+    ) -> Result<()> {
+        let (from, to) = (from.clone(), to.clone());
+        self.with_workspace(r, ws, move |_, w| w.move_file(&from, &to))
+            .await
+    }
+
+    async fn create_workspace(
+        &self,
+        r: &RepoName,
+        ws: &WorkspaceName,
+        branch: Option<RefName>,
+    ) -> Result<WorkspaceInfo> {
+        let (r, ws) = (r.clone(), ws.clone());
+        self.run(move |inner| {
+            let lock = inner.workspace_lock(&r, &ws);
+            let _guard = lock.lock();
+            workspace::create(&inner.layout, &r, &ws, branch)
+        })
+        .await
+    }
+
+    async fn list_workspaces(&self, r: &RepoName) -> Result<Vec<WorkspaceInfo>> {
+        let r = r.clone();
+        self.run(move |inner| workspace::list(&inner.layout, &r))
+            .await
+    }
+
+    async fn workspace(&self, r: &RepoName, ws: &WorkspaceName) -> Result<WorkspaceInfo> {
+        self.with_workspace(r, ws, |_, w| w.info()).await
+    }
+
+    async fn remove_workspace(&self, r: &RepoName, ws: &WorkspaceName) -> Result<()> {
+        let (r, ws) = (r.clone(), ws.clone());
+        self.run(move |inner| {
+            let lock = inner.workspace_lock(&r, &ws);
+            let _guard = lock.lock();
+            workspace::remove(&inner.layout, &r, &ws)
+        })
+        .await
+    }
+
+    async fn status(&self, r: &RepoName, ws: &WorkspaceName) -> Result<Vec<StatusEntry>> {
+        self.with_workspace(r, ws, |_, w| w.status()).await
+    }
+
+    async fn stage(&self, r: &RepoName, ws: &WorkspaceName, path: &RepoPath) -> Result<()> {
+        let path = path.clone();
+        self.with_workspace(r, ws, move |_, w| w.stage(&path)).await
+    }
+
+    async fn unstage(&self, r: &RepoName, ws: &WorkspaceName, path: &RepoPath) -> Result<()> {
+        let path = path.clone();
+        self.with_workspace(r, ws, move |_, w| w.unstage(&path))
+            .await
+    }
+
+    async fn stage_patch(&self, r: &RepoName, ws: &WorkspaceName, patch: &str) -> Result<()> {
+        let patch = patch.to_owned();
+        self.with_workspace(r, ws, move |_, w| w.stage_patch(&patch))
+            .await
+    }
+
+    async fn discard(&self, r: &RepoName, ws: &WorkspaceName, path: &RepoPath) -> Result<()> {
+        let path = path.clone();
+        self.with_workspace(r, ws, move |_, w| w.discard(&path))
+            .await
+    }
+
+    async fn stash_list(&self, r: &RepoName, ws: &WorkspaceName) -> Result<Vec<StashEntry>> {
+        self.with_workspace(r, ws, |_, w| w.stash_list()).await
+    }
+
+    async fn stash_save(&self, r: &RepoName, req: StashSave) -> Result<StashEntry> {
+        let ws = req.workspace.clone();
+        self.with_workspace(r, &ws, move |_, w| w.stash_save(&req))
+            .await
+    }
+
+    async fn stash_apply(&self, r: &RepoName, ws: &WorkspaceName, index: usize) -> Result<()> {
+        self.with_workspace(r, ws, move |_, w| w.stash_apply(index))
+            .await
+    }
+
+    async fn stash_drop(&self, r: &RepoName, ws: &WorkspaceName, index: usize) -> Result<()> {
+        self.with_workspace(r, ws, move |_, w| w.stash_drop(index))
+            .await
+    }
+
+    async fn diff(&self, r: &RepoName, req: DiffRequest) -> Result<Diff> {
+        let ws = match &req.spec {
+            DiffSpec::Commits { .. } => None,
+            DiffSpec::Index { workspace, .. }
+            | DiffSpec::TreeToWorktree { workspace, .. }
+            | DiffSpec::Worktree { workspace } => Some(workspace.clone()),
+        };
+        match ws {
+            None => self.with_repo(r, move |_, g| diff::diff(g, &req)).await,
+            Some(ws) => {
+                self.with_workspace(r, &ws, move |_, w| {
+                    diff::diff_workspace(w, &req.spec, &req.options)
+                })
+                .await
+            }
+        }
+    }
+
+    async fn blame(&self, r: &RepoName, query: BlameQuery) -> Result<Vec<BlameHunk>> {
+        self.with_repo(r, move |_, g| diff::blame(g, &query)).await
+    }
+
+    async fn merge(&self, r: &RepoName, req: Merge) -> Result<MergeOutcome> {
+        self.with_repo(r, move |_, g| merge::merge(g, &req)).await
+    }
+
+    async fn rebase(&self, r: &RepoName, req: Rebase) -> Result<RebaseOutcome> {
+        self.with_repo(r, move |_, g| merge::rebase(g, &req)).await
+    }
+
+    async fn merge_base(&self, r: &RepoName, a: &Rev, b: &Rev) -> Result<Option<Oid>> {
+        let (a, b) = (a.clone(), b.clone());
+        self.with_repo(r, move |_, g| merge::merge_base(g, &a, &b))
+            .await
+    }
+
+    async fn is_ancestor(&self, r: &RepoName, ancestor: &Rev, descendant: &Rev) -> Result<bool> {
+        let (a, d) = (ancestor.clone(), descendant.clone());
+        self.with_repo(r, move |_, g| merge::is_ancestor(g, &a, &d))
+            .await
+    }
+
+    async fn ahead_behind(&self, r: &RepoName, a: &Rev, b: &Rev) -> Result<AheadBehind> {
+        let (a, b) = (a.clone(), b.clone());
+        self.with_repo(r, move |_, g| merge::ahead_behind(g, &a, &b))
+            .await
+    }
+}
+
+fn convert_oid(o: git2::Oid) -> Oid {
+    crate::convert::oid(o)
+}

@@ -1,0 +1,316 @@
+//! Refs: listing, reading, creating, and compare-and-swap updates under the ref lock.
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use gitapi_core::{
+    CreateTag, Error, ListRefs, Oid, Page, Ref, RefKind, RefName, RefUpdate, Result, Rev,
+};
+
+use crate::convert::{git_oid, git_signature, map_err, oid};
+
+/// The identity recorded in reflogs for changes made through the service.
+pub(crate) fn reflog_identity() -> Result<git2::Signature<'static>> {
+    git2::Signature::now("gitapi", "gitapi@localhost").map_err(map_err("building signature"))
+}
+
+pub(crate) fn resolve_object<'r>(r: &'r git2::Repository, rev: &Rev) -> Result<git2::Object<'r>> {
+    r.revparse_single(rev.as_str())
+        .map_err(map_err(format_args!("resolving {:?}", rev.as_str())))
+}
+
+pub(crate) fn resolve_commit<'r>(r: &'r git2::Repository, rev: &Rev) -> Result<git2::Commit<'r>> {
+    let obj = resolve_object(r, rev)?;
+    obj.peel_to_commit().map_err(|_| {
+        Error::invalid(format!(
+            "revision {:?} does not name a commit",
+            rev.as_str()
+        ))
+    })
+}
+
+/// The current value of a ref, `None` when it does not exist.
+pub(crate) fn current(r: &git2::Repository, name: &str) -> Result<Option<git2::Oid>> {
+    match r.find_reference(name) {
+        Ok(reference) => match reference.resolve() {
+            Ok(resolved) => Ok(resolved.target()),
+            Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(map_err(format_args!("reading ref {name:?}"))(e)),
+        },
+        Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
+        Err(e) => Err(map_err(format_args!("reading ref {name:?}"))(e)),
+    }
+}
+
+fn to_ref(r: &git2::Repository, name: &str, target: git2::Oid) -> Result<Ref> {
+    let peeled = match r.find_object(target, None) {
+        Ok(obj) if obj.kind() == Some(git2::ObjectType::Tag) => {
+            obj.peel(git2::ObjectType::Any).ok().and_then(|p| {
+                // peel(Any) stops at the first non-tag object, as `^{}` does.
+                (p.kind() != Some(git2::ObjectType::Tag)).then(|| oid(p.id()))
+            })
+        }
+        _ => None,
+    };
+    Ok(Ref {
+        name: RefName::new(name)?,
+        target: oid(target),
+        peeled,
+    })
+}
+
+fn encode_cursor(name: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(name)
+}
+
+fn decode_cursor(cursor: &str) -> Result<String> {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(|| Error::invalid(format!("cursor {cursor:?} is not valid")))
+}
+
+pub(crate) fn list(r: &git2::Repository, q: &ListRefs) -> Result<Page<Ref>> {
+    let after = q.page.cursor.as_deref().map(decode_cursor).transpose()?;
+    let kind_prefix = match q.kind {
+        RefKind::Branches => "refs/heads/",
+        RefKind::Tags => "refs/tags/",
+        RefKind::All => "refs/",
+    };
+    let mut names: Vec<(String, git2::Oid)> = Vec::new();
+    let refs = r.references().map_err(map_err("listing refs"))?;
+    for reference in refs {
+        let reference = reference.map_err(map_err("listing refs"))?;
+        let Ok(name) = reference.name() else { continue };
+        if !name.starts_with(kind_prefix)
+            || q.prefix.as_deref().is_some_and(|p| !name.starts_with(p))
+            || after.as_deref().is_some_and(|a| name <= a)
+        {
+            continue;
+        }
+        let target = match reference.resolve() {
+            Ok(resolved) => resolved.target(),
+            Err(_) => None,
+        };
+        if let Some(t) = target {
+            names.push((name.to_owned(), t));
+        }
+    }
+    names.sort_by(|a, b| a.0.cmp(&b.0));
+    let limit = q.page.effective_limit();
+    let more = names.len() > limit;
+    names.truncate(limit);
+    let next_cursor = more
+        .then(|| names.last().map(|(n, _)| encode_cursor(n)))
+        .flatten();
+    let items = names
+        .into_iter()
+        .filter_map(|(n, t)| to_ref(r, &n, t).ok())
+        .collect();
+    Ok(Page { items, next_cursor })
+}
+
+pub(crate) fn get(r: &git2::Repository, name: &RefName) -> Result<Ref> {
+    let target = current(r, name.as_str())?
+        .ok_or_else(|| Error::not_found(format!("ref {:?} does not exist", name.as_str())))?;
+    to_ref(r, name.as_str(), target)
+}
+
+pub(crate) fn create_branch(r: &git2::Repository, name: &RefName, target: &Rev) -> Result<Ref> {
+    if !name.is_branch() {
+        return Err(Error::invalid(format!(
+            "{:?} is not a branch name",
+            name.as_str()
+        )));
+    }
+    let commit = resolve_commit(r, target)?;
+    update(
+        r,
+        &[RefUpdate {
+            name: name.clone(),
+            new: oid(commit.id()),
+            expected_old: Some(Oid::ZERO),
+        }],
+        &format!("branch: Created from {}", target.as_str()),
+    )
+    .map_err(exists_for_create(name))?;
+    get(r, name)
+}
+
+/// A failed "must not exist" is `AlreadyExists` for a create, not a lost race.
+fn exists_for_create(name: &RefName) -> impl FnOnce(Error) -> Error + '_ {
+    move |e| {
+        if e.kind() == gitapi_core::ErrorKind::Conflict {
+            Error::already_exists(format!("ref {:?} already exists", name.as_str()))
+        } else {
+            e
+        }
+    }
+}
+
+pub(crate) fn create_tag(r: &git2::Repository, tag: &CreateTag) -> Result<Ref> {
+    if !tag.name.is_tag() {
+        return Err(Error::invalid(format!(
+            "{:?} is not a tag name",
+            tag.name.as_str()
+        )));
+    }
+    let target = resolve_object(r, &tag.target)?;
+    let new = match &tag.annotation {
+        None => target.id(),
+        Some(a) => {
+            a.tagger.validate()?;
+            let message = gitapi_core::object::normalize_message(&a.message)?;
+            let tagger = git_signature(&a.tagger)?;
+            if current(r, tag.name.as_str())?.is_some() {
+                return Err(Error::already_exists(format!(
+                    "ref {:?} already exists",
+                    tag.name.as_str()
+                )));
+            }
+            // Write only the tag object; the ref itself goes through the same CAS path as
+            // every other ref write.
+            r.tag_annotation_create(tag.name.short(), &target, &tagger, &message)
+                .map_err(map_err("writing tag object"))?
+        }
+    };
+    update(
+        r,
+        &[RefUpdate {
+            name: tag.name.clone(),
+            new: oid(new),
+            expected_old: Some(Oid::ZERO),
+        }],
+        "tag: created",
+    )
+    .map_err(exists_for_create(&tag.name))?;
+    get(r, &tag.name)
+}
+
+pub(crate) fn delete(r: &git2::Repository, name: &RefName, expected: Option<Oid>) -> Result<()> {
+    if current(r, name.as_str())?.is_none() {
+        return Err(Error::not_found(format!(
+            "ref {:?} does not exist",
+            name.as_str()
+        )));
+    }
+    update(
+        r,
+        &[RefUpdate {
+            name: name.clone(),
+            new: Oid::ZERO,
+            expected_old: expected,
+        }],
+        "delete",
+    )
+}
+
+pub(crate) fn rename_branch(r: &git2::Repository, from: &RefName, to: &RefName) -> Result<Ref> {
+    if !from.is_branch() || !to.is_branch() {
+        return Err(Error::invalid("only branches can be renamed"));
+    }
+    let mut branch = r
+        .find_branch(from.short(), git2::BranchType::Local)
+        .map_err(map_err(format_args!("finding branch {:?}", from.as_str())))?;
+    if current(r, to.as_str())?.is_some() {
+        return Err(Error::already_exists(format!(
+            "ref {:?} already exists",
+            to.as_str()
+        )));
+    }
+    // git_branch_move renames the reflog with the ref and repoints HEAD if it pointed here.
+    branch
+        .rename(to.short(), false)
+        .map_err(map_err(format_args!("renaming {:?}", from.as_str())))?;
+    get(r, to)
+}
+
+/// Applies ref updates atomically: every ref is locked first, every expectation checked under
+/// the locks, then all are written. A ref that another writer holds locked is retried for a
+/// short while, since that writer's update is about to land and decides our compare.
+pub(crate) fn update(r: &git2::Repository, updates: &[RefUpdate], message: &str) -> Result<()> {
+    if updates.is_empty() {
+        return Ok(());
+    }
+    let mut seen = std::collections::HashSet::new();
+    for u in updates {
+        if !seen.insert(u.name.as_str()) {
+            return Err(Error::invalid(format!(
+                "ref {:?} appears twice in one update",
+                u.name.as_str()
+            )));
+        }
+        if !u.new.is_zero() {
+            r.find_object(git_oid(u.new), None)
+                .map_err(|_| Error::not_found(format!("object {} does not exist", u.new)))?;
+        }
+    }
+    let identity = reflog_identity()?;
+    let mut tx = lock_all(r, updates)?;
+    for u in updates {
+        let actual = current(r, u.name.as_str())?;
+        if let Some(expected) = u.expected_old {
+            let matches = match actual {
+                None => expected.is_zero(),
+                Some(a) => oid(a) == expected,
+            };
+            if !matches {
+                return Err(Error::ref_mismatch(
+                    u.name.as_str(),
+                    (!expected.is_zero()).then_some(expected),
+                    actual.map(oid),
+                ));
+            }
+        }
+        if u.new.is_zero() {
+            if actual.is_none() {
+                return Err(Error::not_found(format!(
+                    "ref {:?} does not exist",
+                    u.name.as_str()
+                )));
+            }
+            tx.remove(u.name.as_str())
+                .map_err(map_err(format_args!("deleting {:?}", u.name.as_str())))?;
+        } else {
+            tx.set_target(u.name.as_str(), git_oid(u.new), Some(&identity), message)
+                .map_err(map_err(format_args!("updating {:?}", u.name.as_str())))?;
+        }
+    }
+    tx.commit().map_err(map_err("committing ref transaction"))
+}
+
+fn lock_all<'r>(r: &'r git2::Repository, updates: &[RefUpdate]) -> Result<git2::Transaction<'r>> {
+    let mut delay = Duration::from_millis(1);
+    let mut waited = Duration::ZERO;
+    loop {
+        let mut tx = r
+            .transaction()
+            .map_err(map_err("starting ref transaction"))?;
+        let mut locked_out = None;
+        for u in updates {
+            match tx.lock_ref(u.name.as_str()) {
+                Ok(()) => {}
+                Err(e) if e.code() == git2::ErrorCode::Locked => {
+                    locked_out = Some(u.name.as_str().to_owned());
+                    break;
+                }
+                Err(e) => return Err(map_err(format_args!("locking {:?}", u.name.as_str()))(e)),
+            }
+        }
+        let Some(name) = locked_out else {
+            return Ok(tx);
+        };
+        // Dropping the transaction releases the locks taken so far.
+        drop(tx);
+        if waited >= Duration::from_secs(5) {
+            return Err(Error::new(
+                gitapi_core::ErrorKind::Conflict,
+                format!("ref {name:?} stayed locked by another writer"),
+            ));
+        }
+        std::thread::sleep(delay);
+        waited += delay;
+        delay = (delay * 2).min(Duration::from_millis(50));
+    }
+}

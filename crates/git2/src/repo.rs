@@ -1,0 +1,279 @@
+//! Repository lifecycle and config.
+
+use std::path::Path;
+
+use gitapi_core::{
+    CloneOptions, ConfigEntry, ConfigKey, Error, GcOutcome, InitOptions, Layout, RefName, RepoInfo,
+    RepoName, Result, names::CONFIG_ALLOW_LIST,
+};
+
+use crate::cli::{GitCommand, Subcommand};
+use crate::convert::map_err;
+
+/// Config every repository gets: durable writes for libgit2 and the git CLI, reflogs for
+/// branches (so renames keep history and refs can be audited), and no automatic gc behind the
+/// operator's back.
+const REPO_DEFAULTS: &[(&str, &str)] = &[
+    ("core.fsyncObjectFiles", "true"),
+    ("core.fsync", "committed,index"),
+    ("core.fsyncMethod", "fsync"),
+    ("core.logAllRefUpdates", "true"),
+    ("gc.auto", "0"),
+    ("receive.fsckObjects", "true"),
+];
+
+pub(crate) fn open_bare(layout: &Layout, repo: &RepoName) -> Result<git2::Repository> {
+    let path = layout.repo_dir(repo);
+    if !path.join("HEAD").is_file() {
+        return Err(Error::not_found(format!(
+            "repository {:?} does not exist",
+            repo.as_str()
+        )));
+    }
+    git2::Repository::open_bare(&path).map_err(map_err(format_args!("opening repository {repo:?}")))
+}
+
+fn apply_defaults(repo: &git2::Repository) -> Result<()> {
+    let mut cfg = repo.config().map_err(map_err("opening config"))?;
+    for (k, v) in REPO_DEFAULTS {
+        cfg.set_str(k, v).map_err(map_err("writing config"))?;
+    }
+    Ok(())
+}
+
+/// A fresh directory under the data directory's scratch space, on the same file system as the
+/// repositories, so a finished repository can be moved into place with one atomic rename.
+fn scratch_dir(layout: &Layout) -> Result<tempfile::TempDir> {
+    let tmp = layout.tmp_dir();
+    std::fs::create_dir_all(&tmp).map_err(io_err("creating scratch directory"))?;
+    tempfile::Builder::new()
+        .prefix("new-")
+        .tempdir_in(&tmp)
+        .map_err(io_err("creating scratch directory"))
+}
+
+pub(crate) fn io_err(what: &'static str) -> impl Fn(std::io::Error) -> Error {
+    move |e| match e.kind() {
+        std::io::ErrorKind::NotFound => Error::not_found(format!("{what}: {e}")),
+        std::io::ErrorKind::AlreadyExists => Error::already_exists(format!("{what}: {e}")),
+        _ => Error::internal(format!("{what}: {e}")),
+    }
+}
+
+fn move_into_place(layout: &Layout, repo: &RepoName, built: &Path) -> Result<()> {
+    let dest = layout.repo_dir(repo);
+    std::fs::create_dir_all(layout.repos_dir()).map_err(io_err("creating repositories dir"))?;
+    if dest.exists() {
+        return Err(Error::already_exists(format!(
+            "repository {:?} already exists",
+            repo.as_str()
+        )));
+    }
+    // rename(2) of a directory onto an existing non-empty directory fails, so two concurrent
+    // creators cannot both win.
+    std::fs::rename(built, &dest).map_err(|e| {
+        if dest.exists() {
+            Error::already_exists(format!("repository {:?} already exists", repo.as_str()))
+        } else {
+            Error::internal(format!("moving new repository into place: {e}"))
+        }
+    })?;
+    sync_dir(&layout.repos_dir());
+    Ok(())
+}
+
+/// fsyncs a directory so that a rename in it survives a crash.
+pub(crate) fn sync_dir(dir: &Path) {
+    if let Ok(f) = std::fs::File::open(dir) {
+        let _ = f.sync_all();
+    }
+}
+
+pub(crate) fn init(layout: &Layout, repo: &RepoName, opts: &InitOptions) -> Result<RepoInfo> {
+    if layout.repo_dir(repo).exists() {
+        return Err(Error::already_exists(format!(
+            "repository {:?} already exists",
+            repo.as_str()
+        )));
+    }
+    let head = opts
+        .default_branch
+        .clone()
+        .map_or_else(|| RefName::branch("main"), Ok)?;
+    if !head.is_branch() {
+        return Err(Error::invalid("default branch must be under refs/heads/"));
+    }
+    let scratch = scratch_dir(layout)?;
+    let path = scratch.path().join("repo.git");
+    let mut init = git2::RepositoryInitOptions::new();
+    init.bare(true).initial_head(head.as_str()).mkpath(true);
+    let r =
+        git2::Repository::init_opts(&path, &init).map_err(map_err("initialising repository"))?;
+    apply_defaults(&r)?;
+    drop(r);
+    move_into_place(layout, repo, &path)?;
+    info(&open_bare(layout, repo)?, repo)
+}
+
+pub(crate) fn info(r: &git2::Repository, name: &RepoName) -> Result<RepoInfo> {
+    let default_branch = r
+        .find_reference("HEAD")
+        .ok()
+        .and_then(|h| h.symbolic_target().ok().flatten().map(str::to_owned))
+        .and_then(|t| RefName::new(t).ok());
+    let empty = r.is_empty().map_err(map_err("reading repository"))?;
+    let mirror = r
+        .config()
+        .and_then(|c| c.get_bool("remote.origin.mirror"))
+        .unwrap_or(false);
+    Ok(RepoInfo {
+        name: name.clone(),
+        default_branch,
+        empty,
+        mirror,
+    })
+}
+
+pub(crate) fn delete(layout: &Layout, repo: &RepoName) -> Result<()> {
+    let dir = layout.repo_dir(repo);
+    if !dir.join("HEAD").is_file() {
+        return Err(Error::not_found(format!(
+            "repository {:?} does not exist",
+            repo.as_str()
+        )));
+    }
+    // Move aside first, so the name is free at once and a crash never leaves half a repository
+    // under the real name.
+    let tmp = layout.tmp_dir();
+    std::fs::create_dir_all(&tmp).map_err(io_err("creating scratch directory"))?;
+    let trash = tempfile::Builder::new()
+        .prefix("deleted-")
+        .tempdir_in(&tmp)
+        .map_err(io_err("creating scratch directory"))?;
+    std::fs::rename(&dir, trash.path().join("repo.git"))
+        .map_err(io_err("moving repository aside"))?;
+    sync_dir(&layout.repos_dir());
+    let ws = layout.workspaces_dir(repo);
+    if ws.exists() {
+        std::fs::rename(&ws, trash.path().join("workspaces"))
+            .map_err(io_err("moving workspaces aside"))?;
+    }
+    trash.close().map_err(io_err("removing deleted repository"))
+}
+
+pub(crate) fn clone(layout: &Layout, repo: &RepoName, opts: &CloneOptions) -> Result<RepoInfo> {
+    if layout.repo_dir(repo).exists() {
+        return Err(Error::already_exists(format!(
+            "repository {:?} already exists",
+            repo.as_str()
+        )));
+    }
+    let scratch = scratch_dir(layout)?;
+    let path = scratch.path().join("repo.git");
+    let cmd = GitCommand::new(Subcommand::Clone)
+        .flag(if opts.mirror { "--mirror" } else { "--bare" })
+        .flag("--no-local")
+        .flag("--quiet")
+        .config("core.fsync", "committed,index")
+        .arg(opts.url.as_str())
+        .arg(path.as_os_str());
+    cmd.output()?;
+    let r = git2::Repository::open_bare(&path).map_err(map_err("opening clone"))?;
+    apply_defaults(&r)?;
+    drop(r);
+    move_into_place(layout, repo, &path)?;
+    info(&open_bare(layout, repo)?, repo)
+}
+
+pub(crate) fn sync_mirror(layout: &Layout, repo: &RepoName) -> Result<RepoInfo> {
+    let r = open_bare(layout, repo)?;
+    let before = info(&r, repo)?;
+    if !before.mirror {
+        return Err(Error::precondition(format!(
+            "repository {:?} is not a mirror",
+            repo.as_str()
+        )));
+    }
+    GitCommand::new(Subcommand::Fetch)
+        .git_dir(&layout.repo_dir(repo))
+        .flag("--prune")
+        .flag("--quiet")
+        .arg("origin")
+        .output()?;
+    info(&r, repo)
+}
+
+fn count_objects(dir: &Path) -> Result<(u64, u64)> {
+    let out = GitCommand::new(Subcommand::CountObjects)
+        .git_dir(dir)
+        .flag("-v")
+        .output()?;
+    let text = String::from_utf8_lossy(&out);
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    Ok((field("count:"), field("packs:")))
+}
+
+pub(crate) fn gc(layout: &Layout, repo: &RepoName) -> Result<GcOutcome> {
+    open_bare(layout, repo)?;
+    let dir = layout.repo_dir(repo);
+    let (loose_before, _) = count_objects(&dir)?;
+    GitCommand::new(Subcommand::Gc)
+        .git_dir(&dir)
+        .flag("--quiet")
+        .output()?;
+    let (loose_after, packs_after) = count_objects(&dir)?;
+    Ok(GcOutcome {
+        loose_objects_before: loose_before,
+        loose_objects_after: loose_after,
+        packs_after,
+    })
+}
+
+fn local_config(r: &git2::Repository) -> Result<git2::Config> {
+    r.config()
+        .and_then(|c| c.open_level(git2::ConfigLevel::Local))
+        .map_err(map_err("opening config"))
+}
+
+pub(crate) fn config_get(r: &git2::Repository, key: &ConfigKey) -> Result<Option<String>> {
+    let cfg = local_config(r)?;
+    match cfg.get_string(&key.canonical()) {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
+        Err(e) => Err(map_err("reading config")(e)),
+    }
+}
+
+pub(crate) fn config_set(r: &git2::Repository, key: &ConfigKey, value: &str) -> Result<()> {
+    gitapi_core::names::check_config_value(value)?;
+    let mut cfg = local_config(r)?;
+    cfg.set_str(&key.canonical(), value)
+        .map_err(map_err("writing config"))
+}
+
+pub(crate) fn config_list(r: &git2::Repository) -> Result<Vec<ConfigEntry>> {
+    let cfg = local_config(r)?;
+    let mut out = Vec::new();
+    let mut entries = cfg.entries(None).map_err(map_err("reading config"))?;
+    while let Some(entry) = entries.next() {
+        let entry = entry.map_err(map_err("reading config"))?;
+        let (Ok(name), Ok(value)) = (entry.name(), entry.value()) else {
+            continue;
+        };
+        let key = name.to_ascii_lowercase();
+        if CONFIG_ALLOW_LIST.contains(&key.as_str()) {
+            out.push(ConfigEntry {
+                key,
+                value: value.to_owned(),
+            });
+        }
+    }
+    out.sort_by(|a, b| a.key.cmp(&b.key));
+    out.dedup_by(|a, b| a.key == b.key);
+    Ok(out)
+}

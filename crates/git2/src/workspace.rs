@@ -1,0 +1,706 @@
+//! Workspaces: linked work trees with their own HEAD and index, and everything that needs them
+//! (work-tree files, index, stash, commits from the index, reset).
+//!
+//! On disk a workspace is exactly what `git worktree add --detach` makes, so the git CLI (and
+//! the CLI engine) sees the same thing:
+//!
+//! ```text
+//! <repo>.git/worktrees/<ws>/{HEAD,gitdir,commondir,index,gitapi-branch}
+//! <data>/workspaces/<repo>/<ws>/.git      "gitdir: <repo>.git/worktrees/<ws>"
+//! ```
+//!
+//! HEAD is detached at the workspace's base commit; `gitapi-branch` names the branch that its
+//! commits advance (compare-and-swap from the base).
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use gitapi_core::{
+    Commit, CommitIndex, Error, FileMode, FileStatus, Layout, RefName, RepoName, RepoPath,
+    ResetMode, Result, Rev, StashEntry, StashSave, StatusEntry, WorkspaceInfo, WorkspaceName,
+};
+
+use crate::commits::{NewCommit, advance};
+use crate::convert::{git_signature, map_err, oid};
+use crate::refs::{current, resolve_commit};
+use crate::repo::{io_err, open_bare, sync_dir};
+
+const BRANCH_FILE: &str = "gitapi-branch";
+
+/// An open workspace.
+pub(crate) struct Workspace {
+    pub(crate) name: WorkspaceName,
+    pub(crate) repo: git2::Repository,
+    pub(crate) branch: RefName,
+    pub(crate) dir: PathBuf,
+}
+
+fn admin_dir(layout: &Layout, repo: &RepoName, ws: &WorkspaceName) -> PathBuf {
+    layout.repo_dir(repo).join("worktrees").join(ws.as_str())
+}
+
+fn write_file(path: &Path, content: &str) -> Result<()> {
+    let mut f = fs::File::create(path).map_err(io_err("writing workspace metadata"))?;
+    f.write_all(content.as_bytes())
+        .and_then(|()| f.sync_all())
+        .map_err(io_err("writing workspace metadata"))
+}
+
+/// Creates a workspace on `branch` (the repository's default branch when `None`).
+pub(crate) fn create(
+    layout: &Layout,
+    repo: &RepoName,
+    ws: &WorkspaceName,
+    branch: Option<RefName>,
+) -> Result<WorkspaceInfo> {
+    let bare = open_bare(layout, repo)?;
+    let admin = admin_dir(layout, repo, ws);
+    if admin.exists() {
+        return Err(Error::already_exists(format!(
+            "workspace {:?} already exists",
+            ws.as_str()
+        )));
+    }
+    let branch = match branch {
+        Some(b) if b.is_branch() => b,
+        Some(b) => return Err(Error::invalid(format!("{:?} is not a branch", b.as_str()))),
+        None => crate::repo::info(&bare, repo)?
+            .default_branch
+            .ok_or_else(|| Error::precondition("repository HEAD names no branch"))?,
+    };
+    let base = current(&bare, branch.as_str())?;
+    let dir = layout.workspace_dir(repo, ws);
+    fs::create_dir_all(&dir).map_err(io_err("creating workspace"))?;
+    fs::create_dir_all(&admin).map_err(io_err("creating workspace"))?;
+    // git records absolute paths in worktree links (relative ones need git 2.48).
+    let dir_abs = fs::canonicalize(&dir).map_err(io_err("resolving workspace path"))?;
+    let admin_abs = fs::canonicalize(&admin).map_err(io_err("resolving workspace path"))?;
+    let head = match base {
+        Some(b) => format!("{b}\n"),
+        None => format!("ref: {}\n", branch.as_str()),
+    };
+    write_file(&admin_abs.join("HEAD"), &head)?;
+    write_file(&admin_abs.join("commondir"), "../..\n")?;
+    write_file(
+        &admin_abs.join("gitdir"),
+        &format!("{}\n", dir_abs.join(".git").display()),
+    )?;
+    write_file(
+        &admin_abs.join(BRANCH_FILE),
+        &format!("{}\n", branch.as_str()),
+    )?;
+    write_file(
+        &dir_abs.join(".git"),
+        &format!("gitdir: {}\n", admin_abs.display()),
+    )?;
+    let wt = git2::Repository::open(&dir_abs).map_err(map_err("opening workspace"))?;
+    if base.is_some() {
+        let mut co = git2::build::CheckoutBuilder::new();
+        co.force();
+        wt.checkout_head(Some(&mut co))
+            .map_err(map_err("checking out workspace"))?;
+    }
+    sync_dir(&admin_abs);
+    let w = Workspace {
+        name: ws.clone(),
+        repo: wt,
+        branch,
+        dir: dir_abs,
+    };
+    w.info()
+}
+
+/// Opens a workspace; `default` is created on first use.
+pub(crate) fn open(layout: &Layout, repo: &RepoName, ws: &WorkspaceName) -> Result<Workspace> {
+    let admin = admin_dir(layout, repo, ws);
+    if !admin.join(BRANCH_FILE).is_file() {
+        open_bare(layout, repo)?;
+        if *ws == WorkspaceName::default_workspace() {
+            create(layout, repo, ws, None)?;
+        } else {
+            return Err(Error::not_found(format!(
+                "workspace {:?} does not exist",
+                ws.as_str()
+            )));
+        }
+    }
+    let branch_text =
+        fs::read_to_string(admin.join(BRANCH_FILE)).map_err(io_err("reading workspace"))?;
+    let branch = RefName::new(branch_text.trim())?;
+    let dir = layout.workspace_dir(repo, ws);
+    let wt = git2::Repository::open(&dir).map_err(map_err("opening workspace"))?;
+    let w = Workspace {
+        name: ws.clone(),
+        repo: wt,
+        branch,
+        dir,
+    };
+    w.adopt_born_branch()?;
+    Ok(w)
+}
+
+pub(crate) fn list(layout: &Layout, repo: &RepoName) -> Result<Vec<WorkspaceInfo>> {
+    open_bare(layout, repo)?;
+    let dir = layout.repo_dir(repo).join("worktrees");
+    let mut out = Vec::new();
+    let Ok(entries) = fs::read_dir(&dir) else {
+        return Ok(out);
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(name) = name.to_str().and_then(|n| WorkspaceName::new(n).ok()) else {
+            continue;
+        };
+        if e.path().join(BRANCH_FILE).is_file() {
+            out.push(open(layout, repo, &name)?.info()?);
+        }
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+pub(crate) fn remove(layout: &Layout, repo: &RepoName, ws: &WorkspaceName) -> Result<()> {
+    open_bare(layout, repo)?;
+    let admin = admin_dir(layout, repo, ws);
+    if !admin.exists() {
+        return Err(Error::not_found(format!(
+            "workspace {:?} does not exist",
+            ws.as_str()
+        )));
+    }
+    let dir = layout.workspace_dir(repo, ws);
+    if dir.exists() {
+        fs::remove_dir_all(&dir).map_err(io_err("removing workspace"))?;
+    }
+    fs::remove_dir_all(&admin).map_err(io_err("removing workspace"))
+}
+
+fn status_of(s: git2::Status, staged: bool) -> FileStatus {
+    if s.is_conflicted() {
+        return FileStatus::Conflicted;
+    }
+    let (new, modified, deleted, typechange, renamed) = if staged {
+        (
+            s.is_index_new(),
+            s.is_index_modified(),
+            s.is_index_deleted(),
+            s.is_index_typechange(),
+            s.is_index_renamed(),
+        )
+    } else {
+        (
+            false,
+            s.is_wt_modified(),
+            s.is_wt_deleted(),
+            s.is_wt_typechange(),
+            s.is_wt_renamed(),
+        )
+    };
+    if new {
+        FileStatus::Added
+    } else if deleted {
+        FileStatus::Deleted
+    } else if typechange {
+        FileStatus::TypeChanged
+    } else if modified || renamed {
+        FileStatus::Modified
+    } else {
+        FileStatus::Unmodified
+    }
+}
+
+impl Workspace {
+    pub(crate) fn base(&self) -> Result<Option<git2::Oid>> {
+        match self.repo.head() {
+            Ok(h) => Ok(h.target()),
+            Err(e) if e.code() == git2::ErrorCode::UnbornBranch => Ok(None),
+            Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(map_err("reading workspace HEAD")(e)),
+        }
+    }
+
+    pub(crate) fn base_commit(&self) -> Result<Option<git2::Commit<'_>>> {
+        self.base()?
+            .map(|b| {
+                self.repo
+                    .find_commit(b)
+                    .map_err(map_err("reading base commit"))
+            })
+            .transpose()
+    }
+
+    pub(crate) fn info(&self) -> Result<WorkspaceInfo> {
+        Ok(WorkspaceInfo {
+            name: self.name.clone(),
+            branch: self.branch.clone(),
+            base: self.base()?.map(oid),
+        })
+    }
+
+    /// A workspace made on an unborn branch follows the branch once it is born, as long as
+    /// nothing was staged in it yet.
+    fn adopt_born_branch(&self) -> Result<()> {
+        let head_is_symbolic = self
+            .repo
+            .find_reference("HEAD")
+            .map(|h| h.kind() == Some(git2::ReferenceType::Symbolic))
+            .unwrap_or(false);
+        if !head_is_symbolic {
+            return Ok(());
+        }
+        let Some(tip) = current(&self.repo, self.branch.as_str())? else {
+            return Ok(());
+        };
+        let index = self.repo.index().map_err(map_err("reading index"))?;
+        if !index.is_empty() {
+            return Ok(());
+        }
+        self.repo
+            .set_head_detached(tip)
+            .map_err(map_err("updating workspace HEAD"))?;
+        let mut co = git2::build::CheckoutBuilder::new();
+        co.safe();
+        self.repo
+            .checkout_head(Some(&mut co))
+            .map_err(map_err("checking out workspace"))
+    }
+
+    /// The absolute path of `path` in the work tree, after checking that no component on the
+    /// way is a symlink or a file: a committed symlink must never let a write escape the work
+    /// tree.
+    fn safe_path(&self, path: &RepoPath, create_parents: bool) -> Result<PathBuf> {
+        let mut at = self.dir.clone();
+        let components: Vec<&str> = path.components().collect();
+        let (last, parents) = components
+            .split_last()
+            .ok_or_else(|| Error::invalid("empty path"))?;
+        for c in parents {
+            at.push(c);
+            match fs::symlink_metadata(&at) {
+                Ok(m) if m.file_type().is_symlink() => {
+                    return Err(Error::invalid(format!(
+                        "path {:?} runs through a symlink",
+                        path.as_str()
+                    )));
+                }
+                Ok(m) if !m.is_dir() => {
+                    return Err(Error::invalid(format!(
+                        "path {:?} runs through a file",
+                        path.as_str()
+                    )));
+                }
+                Ok(_) => {}
+                Err(_) if create_parents => {
+                    fs::create_dir(&at).map_err(io_err("creating directory"))?;
+                }
+                Err(_) => {
+                    return Err(Error::not_found(format!(
+                        "path {:?} does not exist",
+                        path.as_str()
+                    )));
+                }
+            }
+        }
+        at.push(last);
+        Ok(at)
+    }
+
+    pub(crate) fn put_file(
+        &self,
+        path: &RepoPath,
+        content: &Bytes,
+        mode: Option<FileMode>,
+    ) -> Result<()> {
+        let target = self.safe_path(path, true)?;
+        if let Ok(m) = fs::symlink_metadata(&target) {
+            if m.is_dir() {
+                return Err(Error::invalid(format!(
+                    "path {:?} is a directory",
+                    path.as_str()
+                )));
+            }
+            fs::remove_file(&target).map_err(io_err("replacing file"))?;
+        }
+        match mode.unwrap_or(FileMode::Regular) {
+            FileMode::Symlink => {
+                let link = std::str::from_utf8(content)
+                    .map_err(|_| Error::invalid("a symlink target must be UTF-8"))?;
+                std::os::unix::fs::symlink(link, &target).map_err(io_err("writing symlink"))?;
+            }
+            m @ (FileMode::Regular | FileMode::Executable) => {
+                let parent = target.parent().unwrap_or(&self.dir);
+                let mut tmp =
+                    tempfile::NamedTempFile::new_in(parent).map_err(io_err("writing file"))?;
+                tmp.write_all(content)
+                    .and_then(|()| tmp.as_file().sync_all())
+                    .map_err(io_err("writing file"))?;
+                let bits = if m == FileMode::Executable {
+                    0o755
+                } else {
+                    0o644
+                };
+                fs::set_permissions(tmp.path(), fs::Permissions::from_mode(bits))
+                    .map_err(io_err("writing file"))?;
+                tmp.persist(&target)
+                    .map_err(|e| Error::internal(format!("writing file: {e}")))?;
+            }
+            _ => return Err(Error::invalid("only files and symlinks can be written")),
+        }
+        Ok(())
+    }
+
+    pub(crate) fn delete_file(&self, path: &RepoPath) -> Result<()> {
+        let target = self.safe_path(path, false)?;
+        let m = fs::symlink_metadata(&target)
+            .map_err(|_| Error::not_found(format!("path {:?} does not exist", path.as_str())))?;
+        if m.is_dir() {
+            fs::remove_dir_all(&target).map_err(io_err("removing directory"))
+        } else {
+            fs::remove_file(&target).map_err(io_err("removing file"))
+        }
+    }
+
+    pub(crate) fn move_file(&self, from: &RepoPath, to: &RepoPath) -> Result<()> {
+        let src = self.safe_path(from, false)?;
+        fs::symlink_metadata(&src)
+            .map_err(|_| Error::not_found(format!("path {:?} does not exist", from.as_str())))?;
+        let dst = self.safe_path(to, true)?;
+        if fs::symlink_metadata(&dst).is_ok() {
+            return Err(Error::already_exists(format!(
+                "path {:?} already exists",
+                to.as_str()
+            )));
+        }
+        fs::rename(&src, &dst).map_err(io_err("moving file"))
+    }
+
+    pub(crate) fn status(&self) -> Result<Vec<StatusEntry>> {
+        let mut opts = git2::StatusOptions::new();
+        opts.include_untracked(true)
+            .recurse_untracked_dirs(true)
+            .include_ignored(false)
+            .renames_head_to_index(false)
+            .renames_index_to_workdir(false);
+        let statuses = self
+            .repo
+            .statuses(Some(&mut opts))
+            .map_err(map_err("reading status"))?;
+        let mut out: Vec<StatusEntry> = statuses
+            .iter()
+            .filter_map(|e| {
+                let s = e.status();
+                let path = String::from_utf8_lossy(e.path_bytes()).into_owned();
+                if s.is_ignored() || s == git2::Status::CURRENT {
+                    return None;
+                }
+                let untracked = s.is_wt_new() && !s.is_index_new();
+                Some(StatusEntry {
+                    path,
+                    staged: if untracked {
+                        FileStatus::Unmodified
+                    } else {
+                        status_of(s, true)
+                    },
+                    unstaged: if untracked {
+                        FileStatus::Unmodified
+                    } else {
+                        status_of(s, false)
+                    },
+                    untracked,
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(out)
+    }
+
+    fn index(&self) -> Result<git2::Index> {
+        self.repo.index().map_err(map_err("reading index"))
+    }
+
+    pub(crate) fn stage(&self, path: &RepoPath) -> Result<()> {
+        let mut index = self.index()?;
+        let target = self.safe_path(path, false);
+        let on_disk = target
+            .as_ref()
+            .ok()
+            .and_then(|t| fs::symlink_metadata(t).ok());
+        let in_index = index.get_path(Path::new(path.as_str()), 0).is_some();
+        match on_disk {
+            Some(m) if m.is_dir() => {
+                index
+                    .add_all([path.as_str()], git2::IndexAddOption::DEFAULT, None)
+                    .map_err(map_err("staging directory"))?;
+                index
+                    .update_all([path.as_str()], None)
+                    .map_err(map_err("staging directory"))?;
+            }
+            Some(_) => index
+                .add_path(Path::new(path.as_str()))
+                .map_err(map_err(format_args!("staging {:?}", path.as_str())))?,
+            None if in_index => index
+                .remove_path(Path::new(path.as_str()))
+                .map_err(map_err(format_args!(
+                    "staging removal of {:?}",
+                    path.as_str()
+                )))?,
+            None => {
+                let prefix = format!("{}/", path.as_str());
+                let under: Vec<PathBuf> = index
+                    .iter()
+                    .filter_map(|e| {
+                        let p = String::from_utf8_lossy(&e.path).into_owned();
+                        p.starts_with(&prefix).then(|| PathBuf::from(p))
+                    })
+                    .collect();
+                if under.is_empty() {
+                    return Err(Error::not_found(format!(
+                        "path {:?} is neither in the work tree nor in the index",
+                        path.as_str()
+                    )));
+                }
+                for p in under {
+                    index.remove_path(&p).map_err(map_err("staging removal"))?;
+                }
+            }
+        }
+        index.write().map_err(map_err("writing index"))
+    }
+
+    pub(crate) fn unstage(&self, path: &RepoPath) -> Result<()> {
+        let base = self.base_commit()?;
+        let mut index = self.index()?;
+        let in_index = index.get_path(Path::new(path.as_str()), 0).is_some();
+        let in_base = match &base {
+            Some(c) => c
+                .tree()
+                .map_err(map_err("reading base tree"))?
+                .get_path(Path::new(path.as_str()))
+                .is_ok(),
+            None => false,
+        };
+        if !in_index && !in_base {
+            return Err(Error::not_found(format!(
+                "path {:?} is not staged",
+                path.as_str()
+            )));
+        }
+        match base {
+            Some(c) => self
+                .repo
+                .reset_default(Some(c.as_object()), [path.as_str()])
+                .map_err(map_err(format_args!("unstaging {:?}", path.as_str()))),
+            None => {
+                index
+                    .remove_path(Path::new(path.as_str()))
+                    .map_err(map_err("unstaging"))?;
+                index.write().map_err(map_err("writing index"))
+            }
+        }
+    }
+
+    pub(crate) fn stage_patch(&self, patch: &str) -> Result<()> {
+        if patch.trim().is_empty() {
+            return Err(Error::invalid("patch is empty"));
+        }
+        let diff = git2::Diff::from_buffer(patch.as_bytes())
+            .map_err(|e| Error::invalid(format!("patch is not valid: {}", e.message())))?;
+        if diff.deltas().len() == 0 {
+            return Err(Error::invalid("patch holds no file change"));
+        }
+        self.repo
+            .apply(&diff, git2::ApplyLocation::Index, None)
+            .map_err(|e| {
+                Error::new(
+                    gitapi_core::ErrorKind::Conflict,
+                    format!("patch does not apply to the index: {}", e.message()),
+                )
+            })
+    }
+
+    pub(crate) fn discard(&self, path: &RepoPath) -> Result<()> {
+        let mut index = self.index()?;
+        let prefix = format!("{}/", path.as_str());
+        let known = index.get_path(Path::new(path.as_str()), 0).is_some()
+            || index.iter().any(|e| e.path.starts_with(prefix.as_bytes()));
+        if !known {
+            return Err(Error::not_found(format!(
+                "path {:?} is not known to the index",
+                path.as_str()
+            )));
+        }
+        self.safe_path(path, false).or_else(|e| {
+            // A missing parent is fine: checkout recreates it.
+            if e.kind() == gitapi_core::ErrorKind::NotFound {
+                Ok(PathBuf::new())
+            } else {
+                Err(e)
+            }
+        })?;
+        let mut co = git2::build::CheckoutBuilder::new();
+        co.force().update_index(false).path(path.as_str());
+        self.repo
+            .checkout_index(Some(&mut index), Some(&mut co))
+            .map_err(map_err(format_args!("discarding {:?}", path.as_str())))
+    }
+
+    pub(crate) fn stash_list(&mut self) -> Result<Vec<StashEntry>> {
+        let mut out = Vec::new();
+        self.repo
+            .stash_foreach(|index, message, id| {
+                out.push(StashEntry {
+                    index,
+                    oid: oid(*id),
+                    message: message.to_owned(),
+                });
+                true
+            })
+            .map_err(map_err("listing stash"))?;
+        Ok(out)
+    }
+
+    pub(crate) fn stash_save(&mut self, req: &StashSave) -> Result<StashEntry> {
+        let sig = git_signature(&req.stasher)?;
+        let mut flags = git2::StashFlags::DEFAULT;
+        if req.include_untracked {
+            flags |= git2::StashFlags::INCLUDE_UNTRACKED;
+        }
+        let message = req
+            .message
+            .as_deref()
+            .map(str::trim)
+            .filter(|m| !m.is_empty());
+        match self
+            .repo
+            .stash_save(&sig, message.unwrap_or(""), Some(flags))
+        {
+            Ok(_) => {}
+            Err(e) if e.code() == git2::ErrorCode::NotFound => {
+                return Err(Error::precondition("nothing to stash"));
+            }
+            Err(e) => return Err(map_err("stashing")(e)),
+        }
+        self.stash_list()?
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::internal("stash entry vanished"))
+    }
+
+    fn check_stash_index(&mut self, index: usize) -> Result<()> {
+        if index >= self.stash_list()?.len() {
+            return Err(Error::not_found(format!(
+                "stash entry {index} does not exist"
+            )));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn stash_apply(&mut self, index: usize) -> Result<()> {
+        self.check_stash_index(index)?;
+        let mut opts = git2::StashApplyOptions::new();
+        opts.reinstantiate_index();
+        self.repo
+            .stash_apply(index, Some(&mut opts))
+            .map_err(|e| match e.code() {
+                git2::ErrorCode::Conflict | git2::ErrorCode::MergeConflict => {
+                    Error::merge_conflict("stash apply", Vec::new())
+                }
+                _ => map_err("applying stash")(e),
+            })
+    }
+
+    pub(crate) fn stash_drop(&mut self, index: usize) -> Result<()> {
+        self.check_stash_index(index)?;
+        self.repo
+            .stash_drop(index)
+            .map_err(map_err("dropping stash"))
+    }
+
+    pub(crate) fn commit_index(
+        &self,
+        req: &CommitIndex,
+        signer: Option<&gitapi_core::SshSigner>,
+    ) -> Result<Commit> {
+        let mut index = self.index()?;
+        if index.has_conflicts() {
+            return Err(Error::precondition("the index has unresolved conflicts"));
+        }
+        let base = self.base_commit()?;
+        let tree = index
+            .write_tree_to(&self.repo)
+            .map_err(map_err("writing tree from index"))?;
+        let parents: Vec<git2::Oid> = match (&base, req.amend) {
+            (None, true) => return Err(Error::precondition("nothing to amend")),
+            (Some(b), true) => b.parent_ids().collect(),
+            (Some(b), false) => vec![b.id()],
+            (None, false) => vec![],
+        };
+        let unchanged = match &base {
+            Some(b) => b.tree_id() == tree,
+            None => index.is_empty(),
+        };
+        if unchanged && !req.allow_empty && !req.amend {
+            return Err(Error::precondition(
+                "nothing to commit: the index matches the base",
+            ));
+        }
+        let committer = req.committer.clone().unwrap_or_else(|| req.author.clone());
+        let nc = NewCommit {
+            tree,
+            parents,
+            author: &req.author,
+            committer: &committer,
+            message: &req.message,
+        };
+        let id = nc.write(&self.repo, &req.signing, signer)?;
+        let summary = req.message.lines().next().unwrap_or("");
+        advance(
+            &self.repo,
+            &self.branch,
+            base.as_ref().map(git2::Commit::id),
+            id,
+            &format!("commit: {summary}"),
+        )?;
+        self.repo
+            .set_head_detached(id)
+            .map_err(map_err("moving workspace HEAD"))?;
+        crate::commits::get(&self.repo, &Rev::from(oid(id)))
+    }
+
+    pub(crate) fn reset(&self, to: &Rev, mode: ResetMode) -> Result<gitapi_core::Oid> {
+        let target = resolve_commit(&self.repo, to)?;
+        let base = self.base()?;
+        // Move the branch first: if that compare-and-swap is lost, the workspace is untouched.
+        let tip = current(&self.repo, self.branch.as_str())?;
+        if tip != Some(target.id()) {
+            advance(
+                &self.repo,
+                &self.branch,
+                base,
+                target.id(),
+                &format!("reset: moving to {}", to.as_str()),
+            )?;
+        }
+        match mode {
+            ResetMode::Soft => self
+                .repo
+                .set_head_detached(target.id())
+                .map_err(map_err("resetting")),
+            ResetMode::Mixed => self
+                .repo
+                .reset(target.as_object(), git2::ResetType::Mixed, None)
+                .map_err(map_err("resetting")),
+            ResetMode::Hard => {
+                let mut co = git2::build::CheckoutBuilder::new();
+                co.force();
+                self.repo
+                    .reset(target.as_object(), git2::ResetType::Hard, Some(&mut co))
+                    .map_err(map_err("resetting"))
+            }
+        }?;
+        Ok(oid(target.id()))
+    }
+}
