@@ -25,6 +25,21 @@ impl Git2Backend {
         })
         .await
     }
+
+    /// A workspace operation that writes: the index, work tree or HEAD it changed are on
+    /// stable storage before it answers.
+    async fn with_workspace_mut<T, F>(&self, repo: &RepoName, ws: &WorkspaceName, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Inner, &mut Workspace) -> Result<T> + Send + 'static,
+    {
+        self.with_workspace(repo, ws, move |inner, w| {
+            let out = f(inner, w)?;
+            crate::durable::sync_fs(&w.dir)?;
+            Ok(out)
+        })
+        .await
+    }
 }
 
 #[async_trait]
@@ -224,7 +239,7 @@ impl GitBackend for Git2Backend {
 
     async fn commit_index(&self, r: &RepoName, req: CommitIndex) -> Result<Commit> {
         let ws = req.workspace.clone();
-        self.with_workspace(r, &ws, move |inner, w| {
+        self.with_workspace_mut(r, &ws, move |inner, w| {
             w.commit_index(&req, inner.config.signer.as_deref())
         })
         .await
@@ -258,7 +273,7 @@ impl GitBackend for Git2Backend {
             }
             ResetTarget::Workspace { workspace } => {
                 let (to, mode) = (req.to, req.mode);
-                self.with_workspace(r, &workspace, move |_, w| w.reset(&to, mode))
+                self.with_workspace_mut(r, &workspace, move |_, w| w.reset(&to, mode))
                     .await
             }
         }
@@ -283,13 +298,13 @@ impl GitBackend for Git2Backend {
         mode: Option<FileMode>,
     ) -> Result<()> {
         let path = path.clone();
-        self.with_workspace(r, ws, move |_, w| w.put_file(&path, &content, mode))
+        self.with_workspace_mut(r, ws, move |_, w| w.put_file(&path, &content, mode))
             .await
     }
 
     async fn delete_file(&self, r: &RepoName, ws: &WorkspaceName, path: &RepoPath) -> Result<()> {
         let path = path.clone();
-        self.with_workspace(r, ws, move |_, w| w.delete_file(&path))
+        self.with_workspace_mut(r, ws, move |_, w| w.delete_file(&path))
             .await
     }
 
@@ -301,7 +316,7 @@ impl GitBackend for Git2Backend {
         to: &RepoPath,
     ) -> Result<()> {
         let (from, to) = (from.clone(), to.clone());
-        self.with_workspace(r, ws, move |_, w| w.move_file(&from, &to))
+        self.with_workspace_mut(r, ws, move |_, w| w.move_file(&from, &to))
             .await
     }
 
@@ -315,7 +330,9 @@ impl GitBackend for Git2Backend {
         self.run(move |inner| {
             let lock = inner.workspace_lock(&r, &ws);
             let _guard = lock.lock();
-            workspace::create(&inner.layout, &r, &ws, branch)
+            let info = workspace::create(&inner.layout, &r, &ws, branch)?;
+            crate::durable::sync_fs(inner.layout.root())?;
+            Ok(info)
         })
         .await
     }
@@ -346,24 +363,25 @@ impl GitBackend for Git2Backend {
 
     async fn stage(&self, r: &RepoName, ws: &WorkspaceName, path: &RepoPath) -> Result<()> {
         let path = path.clone();
-        self.with_workspace(r, ws, move |_, w| w.stage(&path)).await
+        self.with_workspace_mut(r, ws, move |_, w| w.stage(&path))
+            .await
     }
 
     async fn unstage(&self, r: &RepoName, ws: &WorkspaceName, path: &RepoPath) -> Result<()> {
         let path = path.clone();
-        self.with_workspace(r, ws, move |_, w| w.unstage(&path))
+        self.with_workspace_mut(r, ws, move |_, w| w.unstage(&path))
             .await
     }
 
     async fn stage_patch(&self, r: &RepoName, ws: &WorkspaceName, patch: &str) -> Result<()> {
         let patch = patch.to_owned();
-        self.with_workspace(r, ws, move |_, w| w.stage_patch(&patch))
+        self.with_workspace_mut(r, ws, move |_, w| w.stage_patch(&patch))
             .await
     }
 
     async fn discard(&self, r: &RepoName, ws: &WorkspaceName, path: &RepoPath) -> Result<()> {
         let path = path.clone();
-        self.with_workspace(r, ws, move |_, w| w.discard(&path))
+        self.with_workspace_mut(r, ws, move |_, w| w.discard(&path))
             .await
     }
 
@@ -373,17 +391,17 @@ impl GitBackend for Git2Backend {
 
     async fn stash_save(&self, r: &RepoName, req: StashSave) -> Result<StashEntry> {
         let ws = req.workspace.clone();
-        self.with_workspace(r, &ws, move |_, w| w.stash_save(&req))
+        self.with_workspace_mut(r, &ws, move |_, w| w.stash_save(&req))
             .await
     }
 
     async fn stash_apply(&self, r: &RepoName, ws: &WorkspaceName, index: usize) -> Result<()> {
-        self.with_workspace(r, ws, move |_, w| w.stash_apply(index))
+        self.with_workspace_mut(r, ws, move |_, w| w.stash_apply(index))
             .await
     }
 
     async fn stash_drop(&self, r: &RepoName, ws: &WorkspaceName, index: usize) -> Result<()> {
-        self.with_workspace(r, ws, move |_, w| w.stash_drop(index))
+        self.with_workspace_mut(r, ws, move |_, w| w.stash_drop(index))
             .await
     }
 

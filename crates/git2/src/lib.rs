@@ -5,8 +5,9 @@
 //!   on the async runtime's threads.
 //! - Repository handles are kept warm in a per-repository pool (one handle per thread at a
 //!   time: `git2::Repository` is `Send` but not `Sync`).
-//! - Ref writes are compare-and-swap inside a libgit2 ref transaction (the ref lock), objects and
-//!   refs are fsynced (`core.fsyncObjectFiles`, set on every repository we create).
+//! - Ref writes are compare-and-swap inside a libgit2 ref transaction (the ref lock). Writes are
+//!   durable before the answer: objects are flushed before the ref that names them, and the ref
+//!   before the answer ([`durable`](crate::durable), two `syncfs` per write).
 //! - What libgit2 cannot do runs the git CLI through [`cli`]: clone and mirror (libgit2 is built
 //!   here without an HTTPS stack), mirror sync and gc.
 //!
@@ -23,6 +24,7 @@ pub mod cli;
 mod commits;
 mod convert;
 mod diff;
+mod durable;
 mod engine;
 mod merge;
 mod refs;

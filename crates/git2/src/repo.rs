@@ -10,13 +10,13 @@ use gitapi_core::{
 use crate::cli::{GitCommand, Subcommand};
 use crate::convert::map_err;
 
-/// Config every repository gets: durable writes for libgit2 and the git CLI, reflogs for
-/// branches (so renames keep history and refs can be audited), and no automatic gc behind the
-/// operator's back.
+/// Config every repository gets: durable writes for the git CLI (pushes, the CLI engine), reflogs
+/// for branches (so renames keep history and refs can be audited), and no automatic gc behind
+/// the operator's back. libgit2's per-file fsync stays off: this engine flushes the file system
+/// itself, in order (see `durable`).
 const REPO_DEFAULTS: &[(&str, &str)] = &[
-    ("core.fsyncObjectFiles", "true"),
     ("core.fsync", "committed,index"),
-    ("core.fsyncMethod", "fsync"),
+    ("core.fsyncMethod", "batch"),
     ("core.logAllRefUpdates", "true"),
     ("gc.auto", "0"),
     ("receive.fsckObjects", "true"),
@@ -112,6 +112,7 @@ pub(crate) fn init(layout: &Layout, repo: &RepoName, opts: &InitOptions) -> Resu
     apply_defaults(&r)?;
     drop(r);
     move_into_place(layout, repo, &path)?;
+    crate::durable::sync_fs(&layout.repos_dir())?;
     info(&open_bare(layout, repo)?, repo)
 }
 
@@ -182,6 +183,7 @@ pub(crate) fn clone(layout: &Layout, repo: &RepoName, opts: &CloneOptions) -> Re
     apply_defaults(&r)?;
     drop(r);
     move_into_place(layout, repo, &path)?;
+    crate::durable::sync_fs(&layout.repos_dir())?;
     info(&open_bare(layout, repo)?, repo)
 }
 
@@ -253,7 +255,8 @@ pub(crate) fn config_set(r: &git2::Repository, key: &ConfigKey, value: &str) -> 
     gitapi_core::names::check_config_value(value)?;
     let mut cfg = local_config(r)?;
     cfg.set_str(&key.canonical(), value)
-        .map_err(map_err("writing config"))
+        .map_err(map_err("writing config"))?;
+    crate::durable::sync_fs(r.path())
 }
 
 pub(crate) fn config_list(r: &git2::Repository) -> Result<Vec<ConfigEntry>> {
