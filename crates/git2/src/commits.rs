@@ -324,6 +324,13 @@ fn files_commit(
         )));
     }
     let tip = checked_tip(repo, &req.branch, req.expected_tip)?;
+    if tip.is_none() && req.expected_tip != Some(Oid::ZERO) {
+        // Creating a branch is explicit (expected tip = zero), so a typo is not a new branch.
+        return Err(Error::not_found(format!(
+            "branch {:?} does not exist",
+            req.branch.as_str()
+        )));
+    }
     let parent = match (tip, &req.start_point) {
         (Some(t), _) => Some(t),
         (None, Some(start)) => Some(resolve_commit(repo, start)?.id()),

@@ -72,7 +72,12 @@ pub(crate) fn diff_commits(
         Some(f) => tree_of(repo, f)?,
         None => {
             let obj = resolve_object(repo, to)?;
-            match obj.as_commit().and_then(|c| c.parent(0).ok()) {
+            // `git show` semantics for one parent; merges and roots diff against nothing.
+            match obj
+                .as_commit()
+                .filter(|c| c.parent_count() == 1)
+                .and_then(|c| c.parent(0).ok())
+            {
                 Some(parent) => (
                     parent.tree().map_err(map_err("reading parent tree"))?,
                     oid(parent.id()),
@@ -329,12 +334,14 @@ pub(crate) fn blame(repo: &git2::Repository, q: &BlameQuery) -> Result<Vec<Blame
     let mut opts = git2::BlameOptions::new();
     opts.newest_commit(commit.id());
     if let Some((start, end)) = q.lines {
-        if start == 0 || end < start || end > total {
+        // As `git blame -L`: a start past the end is an error, an end past it is clamped.
+        if start == 0 || end < start || start > total {
             return Err(Error::invalid(format!(
                 "line range {start},{end} is outside the file's {total} lines"
             )));
         }
-        opts.min_line(start as usize).max_line(end as usize);
+        opts.min_line(start as usize)
+            .max_line(end.min(total) as usize);
     }
     let blame = repo
         .blame_file(Path::new(q.path.as_str()), Some(&mut opts))

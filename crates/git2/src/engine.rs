@@ -188,36 +188,35 @@ impl GitBackend for Git2Backend {
         // result (or error) is awaited here so that a bad revision fails the call itself.
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Commit>>(256);
         let (first_tx, first_rx) = tokio::sync::oneshot::channel::<Result<()>>();
+        // Whoever fails first (opening the repository or the walk) answers the caller.
+        let first_tx = std::sync::Arc::new(parking_lot::Mutex::new(Some(first_tx)));
+        let first_for_walk = std::sync::Arc::clone(&first_tx);
         let name = r.clone();
         let engine = self.clone();
         tokio::spawn(async move {
             let res = engine
                 .with_repo(&name, move |_, g| {
-                    let mut first_tx = Some(first_tx);
-                    let mut tx_ok = true;
+                    let answer =
+                        |r: Result<()>| first_for_walk.lock().take().map(|f| f.send(r)).is_some();
                     let out = commits::walk(g, &query, |c| {
-                        if let Some(f) = first_tx.take() {
-                            let _ = f.send(Ok(()));
-                        }
-                        tx_ok = tx.blocking_send(Ok(c)).is_ok();
-                        tx_ok
+                        answer(Ok(()));
+                        tx.blocking_send(Ok(c)).is_ok()
                     });
-                    match (out, first_tx) {
-                        (Err(e), Some(f)) => {
-                            let _ = f.send(Err(e));
-                        }
-                        (Err(e), None) => {
+                    match out {
+                        Err(e) if !answer(Err(e.clone())) => {
                             let _ = tx.blocking_send(Err(e));
                         }
-                        (Ok(()), Some(f)) => {
-                            let _ = f.send(Ok(()));
+                        Err(_) => {}
+                        Ok(()) => {
+                            answer(Ok(()));
                         }
-                        (Ok(()), None) => {}
                     }
                     Ok(())
                 })
                 .await;
-            drop(res);
+            if let (Err(e), Some(f)) = (res, first_tx.lock().take()) {
+                let _ = f.send(Err(e));
+            }
         });
         first_rx
             .await

@@ -243,8 +243,17 @@ pub(crate) fn update(r: &git2::Repository, updates: &[RefUpdate], message: &str)
             )));
         }
         if !u.new.is_zero() {
-            r.find_object(git_oid(u.new), None)
+            let obj = r
+                .find_object(git_oid(u.new), None)
                 .map_err(|_| Error::not_found(format!("object {} does not exist", u.new)))?;
+            // As git refuses: a branch always points at a commit.
+            if u.name.is_branch() && obj.kind() != Some(git2::ObjectType::Commit) {
+                return Err(Error::invalid(format!(
+                    "branch {:?} can only point at a commit, {} is not one",
+                    u.name.as_str(),
+                    u.new
+                )));
+            }
         }
     }
     let identity = reflog_identity()?;

@@ -122,7 +122,13 @@ pub(crate) fn info(r: &git2::Repository, name: &RepoName) -> Result<RepoInfo> {
         .ok()
         .and_then(|h| h.symbolic_target().ok().flatten().map(str::to_owned))
         .and_then(|t| RefName::new(t).ok());
-    let empty = r.is_empty().map_err(map_err("reading repository"))?;
+    // libgit2's is_empty only knows `master` and init.defaultBranch as unborn names; a
+    // repository is empty when it has no ref at all.
+    let empty = r
+        .references()
+        .map_err(map_err("reading refs"))?
+        .next()
+        .is_none();
     let mirror = r
         .config()
         .and_then(|c| c.get_bool("remote.origin.mirror"))

@@ -127,10 +127,12 @@ pub(crate) fn read_blob(repo: &git2::Repository, b: &BlobRef) -> Result<Blob> {
             (e.id(), mode)
         }
     };
-    let blob = repo.find_blob(id).map_err(|e| match e.code() {
-        git2::ErrorCode::NotFound => Error::not_found(format!("blob {id} does not exist")),
-        _ => Error::invalid(format!("object {id} is not a blob")),
-    })?;
+    let obj = repo
+        .find_object(id, None)
+        .map_err(|_| Error::not_found(format!("object {id} does not exist")))?;
+    let blob = obj
+        .into_blob()
+        .map_err(|_| Error::invalid(format!("object {id} is not a blob")))?;
     Ok(Blob {
         oid: oid(id),
         size: blob.size() as u64,

@@ -72,6 +72,15 @@ pub(crate) fn create(
             .ok_or_else(|| Error::precondition("repository HEAD names no branch"))?,
     };
     let base = current(&bare, branch.as_str())?;
+    let head_branch = crate::repo::info(&bare, repo)?.default_branch;
+    if base.is_none() && head_branch.as_ref() != Some(&branch) {
+        // Only the repository's own unborn default branch may be empty; any other branch must
+        // exist, so a typo does not make a workspace on nothing.
+        return Err(Error::not_found(format!(
+            "branch {:?} does not exist",
+            branch.as_str()
+        )));
+    }
     let dir = layout.workspace_dir(repo, ws);
     fs::create_dir_all(&dir).map_err(io_err("creating workspace"))?;
     fs::create_dir_all(&admin).map_err(io_err("creating workspace"))?;
@@ -577,7 +586,7 @@ impl Workspace {
             .repo
             .stash_save(&sig, message.unwrap_or(""), Some(flags))
         {
-            Ok(_) => {}
+            Ok(id) => self.name_stash_entry(id, &sig, message)?,
             Err(e) if e.code() == git2::ErrorCode::NotFound => {
                 return Err(Error::precondition("nothing to stash"));
             }
@@ -587,6 +596,44 @@ impl Workspace {
             .into_iter()
             .next()
             .ok_or_else(|| Error::internal("stash entry vanished"))
+    }
+
+    /// libgit2 names the stash entry after HEAD, which in a workspace is detached
+    /// (`On (no branch): …`); git users read `On <branch>: …`, so the entry is named after the
+    /// workspace's branch.
+    fn name_stash_entry(
+        &self,
+        id: git2::Oid,
+        sig: &git2::Signature<'_>,
+        message: Option<&str>,
+    ) -> Result<()> {
+        let mut reflog = self
+            .repo
+            .reflog("refs/stash")
+            .map_err(map_err("reading stash reflog"))?;
+        let short = self.branch.short();
+        let text = match message {
+            Some(m) => format!("On {short}: {m}"),
+            None => {
+                let (abbrev, subject) = self
+                    .base_commit()?
+                    .map(|c| {
+                        (
+                            c.id().to_string()[..7].to_owned(),
+                            c.summary().ok().flatten().unwrap_or_default().to_owned(),
+                        )
+                    })
+                    .unwrap_or_default();
+                format!("WIP on {short}: {abbrev} {subject}")
+            }
+        };
+        reflog
+            .remove(0, false)
+            .map_err(map_err("renaming stash entry"))?;
+        reflog
+            .append(id, sig, Some(&text))
+            .map_err(map_err("renaming stash entry"))?;
+        reflog.write().map_err(map_err("renaming stash entry"))
     }
 
     fn check_stash_index(&mut self, index: usize) -> Result<()> {
