@@ -12,6 +12,7 @@ use gitapi_core::{
 
 use crate::convert::{self, git_oid, map_err, oid};
 use crate::refs::{self, current, resolve_commit};
+use crate::tree_cache::TreeCache;
 
 /// Everything needed to write one commit object.
 pub(crate) struct NewCommit<'a> {
@@ -112,16 +113,22 @@ impl Ord for Queued {
     }
 }
 
-fn entry_at(tree: &git2::Tree<'_>, path: &str) -> Option<(git2::Oid, i32)> {
-    tree.get_path(Path::new(path))
-        .ok()
-        .map(|e| (e.id(), e.filemode()))
+fn entry_at(
+    cache: &TreeCache,
+    repo: &git2::Repository,
+    tree: git2::Oid,
+    path: &str,
+) -> Result<Option<(git2::Oid, i32)>> {
+    Ok(cache
+        .entry_at(repo, tree, path)?
+        .map(|e| (e.oid, e.filemode)))
 }
 
 /// The walk of `git log [--first-parent] [--follow] RANGE [-- PATH]`: date order, git's default
 /// history simplification when a path is given (a commit TREESAME to a parent is hidden and
 /// only that parent is followed), then `--skip` and `-n`.
 pub(crate) fn walk(
+    cache: &TreeCache,
     repo: &git2::Repository,
     q: &LogQuery,
     mut emit: impl FnMut(Commit) -> bool,
@@ -186,12 +193,10 @@ pub(crate) fn walk(
         let show = match path.clone() {
             None => true,
             Some(p) => {
-                let tree = c.tree().map_err(map_err("reading tree"))?;
-                let mine = entry_at(&tree, &p);
+                let mine = entry_at(cache, repo, c.tree_id(), &p)?;
                 let mut treesame = None;
                 for (i, parent) in parents.iter().enumerate() {
-                    let ptree = parent.tree().map_err(map_err("reading tree"))?;
-                    if entry_at(&ptree, &p) == mine {
+                    if entry_at(cache, repo, parent.tree_id(), &p)? == mine {
                         treesame = Some(i);
                         break;
                     }
@@ -246,7 +251,7 @@ fn rename_source(
     path: &str,
 ) -> Result<Option<String>> {
     let ptree = parent.tree().map_err(map_err("reading tree"))?;
-    if entry_at(&ptree, path).is_some() {
+    if ptree.get_path(Path::new(path)).is_ok() {
         return Ok(None);
     }
     let tree = commit.tree().map_err(map_err("reading tree"))?;
@@ -314,6 +319,7 @@ pub(crate) fn advance(
 }
 
 fn files_commit(
+    cache: &TreeCache,
     repo: &git2::Repository,
     req: &CommitFiles,
 ) -> Result<(Option<git2::Oid>, NewCommitOwned)> {
@@ -344,7 +350,7 @@ fn files_commit(
         ),
         None => None,
     };
-    let tree = crate::tree_edit::apply_actions(repo, base_tree, &req.actions)?;
+    let tree = crate::tree_edit::apply_actions(cache, repo, base_tree, &req.actions)?;
     let empty_tree = base_tree.is_none() && req.actions.is_empty();
     if !req.allow_empty && (Some(tree) == base_tree || empty_tree) {
         return Err(Error::precondition(
@@ -388,11 +394,12 @@ fn summary(message: &str) -> &str {
 }
 
 pub(crate) fn commit_files(
+    cache: &TreeCache,
     repo: &git2::Repository,
     req: &CommitFiles,
     signer: Option<&SshSigner>,
 ) -> Result<Commit> {
-    let (tip, nc) = files_commit(repo, req)?;
+    let (tip, nc) = files_commit(cache, repo, req)?;
     let id = nc.as_new().write(repo, &req.signing, signer)?;
     advance(
         repo,
@@ -404,8 +411,12 @@ pub(crate) fn commit_files(
     get(repo, &Rev::from(oid(id)))
 }
 
-pub(crate) fn commit_payload(repo: &git2::Repository, req: &CommitFiles) -> Result<String> {
-    let (_, nc) = files_commit(repo, req)?;
+pub(crate) fn commit_payload(
+    cache: &TreeCache,
+    repo: &git2::Repository,
+    req: &CommitFiles,
+) -> Result<String> {
+    let (_, nc) = files_commit(cache, repo, req)?;
     nc.as_new().payload()
 }
 
@@ -513,14 +524,14 @@ pub(crate) fn pick(repo: &git2::Repository, req: &PickCommit, revert: bool) -> R
     get(repo, &Rev::from(oid(id)))
 }
 
-pub(crate) fn amend(repo: &git2::Repository, req: &Amend) -> Result<Commit> {
+pub(crate) fn amend(cache: &TreeCache, repo: &git2::Repository, req: &Amend) -> Result<Commit> {
     let tip = checked_tip(repo, &req.branch, req.expected_tip)?.ok_or_else(|| {
         Error::not_found(format!("branch {:?} does not exist", req.branch.as_str()))
     })?;
     let old = repo
         .find_commit(tip)
         .map_err(map_err("reading branch tip"))?;
-    let tree = crate::tree_edit::apply_actions(repo, Some(old.tree_id()), &req.actions)?;
+    let tree = crate::tree_edit::apply_actions(cache, repo, Some(old.tree_id()), &req.actions)?;
     let author = req
         .author
         .clone()

@@ -1,6 +1,6 @@
 //! Conversions between libgit2's types and the domain model, and the error mapping.
 
-use gitapi_core::{Commit, Error, ErrorKind, FileMode, ObjectKind, Oid, Signature};
+use gitapi_core::{Commit, Error, ErrorKind, FileMode, Oid, Signature};
 
 /// Maps a libgit2 error to the domain error, with `what` saying what was attempted.
 pub(crate) fn map_err(what: impl std::fmt::Display) -> impl FnOnce(git2::Error) -> Error {
@@ -75,15 +75,6 @@ pub(crate) fn commit(repo: &git2::Repository, c: &git2::Commit<'_>) -> Commit {
 
 pub(crate) fn file_mode(filemode: i32) -> Option<FileMode> {
     u32::try_from(filemode).ok().and_then(FileMode::from_bits)
-}
-
-pub(crate) fn object_kind(kind: Option<git2::ObjectType>) -> ObjectKind {
-    match kind {
-        Some(git2::ObjectType::Tree) => ObjectKind::Tree,
-        Some(git2::ObjectType::Commit) => ObjectKind::Commit,
-        Some(git2::ObjectType::Tag) => ObjectKind::Tag,
-        _ => ObjectKind::Blob,
-    }
 }
 
 pub(crate) fn mode_bits(mode: FileMode) -> i32 {

@@ -195,10 +195,10 @@ impl GitBackend for Git2Backend {
         let engine = self.clone();
         tokio::spawn(async move {
             let res = engine
-                .with_repo(&name, move |_, g| {
+                .with_repo(&name, move |inner, g| {
                     let answer =
                         |r: Result<()>| first_for_walk.lock().take().map(|f| f.send(r)).is_some();
-                    let out = commits::walk(g, &query, |c| {
+                    let out = commits::walk(&inner.trees, g, &query, |c| {
                         answer(Ok(()));
                         tx.blocking_send(Ok(c)).is_ok()
                     });
@@ -226,14 +226,16 @@ impl GitBackend for Git2Backend {
 
     async fn commit_files(&self, r: &RepoName, req: CommitFiles) -> Result<Commit> {
         self.with_repo(r, move |inner, g| {
-            commits::commit_files(g, &req, inner.config.signer.as_deref())
+            commits::commit_files(&inner.trees, g, &req, inner.config.signer.as_deref())
         })
         .await
     }
 
     async fn commit_payload(&self, r: &RepoName, req: CommitFiles) -> Result<String> {
-        self.with_repo(r, move |_, g| commits::commit_payload(g, &req))
-            .await
+        self.with_repo(r, move |inner, g| {
+            commits::commit_payload(&inner.trees, g, &req)
+        })
+        .await
     }
 
     async fn commit_index(&self, r: &RepoName, req: CommitIndex) -> Result<Commit> {
@@ -255,7 +257,8 @@ impl GitBackend for Git2Backend {
     }
 
     async fn amend(&self, r: &RepoName, req: Amend) -> Result<Commit> {
-        self.with_repo(r, move |_, g| commits::amend(g, &req)).await
+        self.with_repo(r, move |inner, g| commits::amend(&inner.trees, g, &req))
+            .await
     }
 
     async fn reset(&self, r: &RepoName, req: Reset) -> Result<Oid> {
@@ -279,13 +282,17 @@ impl GitBackend for Git2Backend {
     }
 
     async fn list_tree(&self, r: &RepoName, query: ListTree) -> Result<Vec<TreeEntry>> {
-        self.with_repo(r, move |_, g| crate::tree::list(g, &query))
-            .await
+        self.with_repo(r, move |inner, g| {
+            crate::tree::list(&inner.trees, g, &query)
+        })
+        .await
     }
 
     async fn read_blob(&self, r: &RepoName, blob: BlobRef) -> Result<Blob> {
-        self.with_repo(r, move |_, g| crate::tree::read_blob(g, &blob))
-            .await
+        self.with_repo(r, move |inner, g| {
+            crate::tree::read_blob(&inner.trees, g, &blob)
+        })
+        .await
     }
 
     async fn put_file(

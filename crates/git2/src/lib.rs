@@ -30,6 +30,7 @@ mod merge;
 mod refs;
 mod repo;
 mod tree;
+mod tree_cache;
 mod tree_edit;
 mod workspace;
 
@@ -54,6 +55,8 @@ pub struct Config {
     pub max_blocking: usize,
     /// Warm handles kept per repository.
     pub handles_per_repo: usize,
+    /// Parsed tree entries kept in memory, across all trees (about 100 bytes each).
+    pub tree_cache_entries: u64,
 }
 
 impl Config {
@@ -65,6 +68,7 @@ impl Config {
             clone_policy: ClonePolicy::default(),
             max_blocking: 64,
             handles_per_repo: 8,
+            tree_cache_entries: 1_000_000,
         }
     }
 }
@@ -81,6 +85,7 @@ pub(crate) struct Inner {
     permits: Semaphore,
     handles: Mutex<HashMap<RepoName, Vec<git2::Repository>>>,
     workspace_locks: Mutex<HashMap<(RepoName, WorkspaceName), Arc<Mutex<()>>>>,
+    pub(crate) trees: tree_cache::TreeCache,
 }
 
 impl std::fmt::Debug for Inner {
@@ -101,6 +106,7 @@ impl Git2Backend {
                 permits: Semaphore::new(config.max_blocking.max(1)),
                 handles: Mutex::new(HashMap::new()),
                 workspace_locks: Mutex::new(HashMap::new()),
+                trees: tree_cache::TreeCache::new(config.tree_cache_entries),
                 config,
             }),
         }

@@ -8,6 +8,13 @@ use std::collections::BTreeMap;
 use gitapi_core::{Error, FileAction, FileMode, RepoPath, Result};
 
 use crate::convert::{file_mode, map_err, mode_bits};
+use crate::tree_cache::TreeCache;
+
+/// What loading and writing trees needs.
+struct Ctx<'r> {
+    repo: &'r git2::Repository,
+    cache: &'r TreeCache,
+}
 
 #[derive(Debug)]
 enum Entry {
@@ -23,23 +30,22 @@ struct Dir {
 }
 
 impl Dir {
-    fn loaded(&mut self, repo: &git2::Repository) -> Result<&mut BTreeMap<Vec<u8>, Entry>> {
+    fn loaded(&mut self, ctx: &Ctx<'_>) -> Result<&mut BTreeMap<Vec<u8>, Entry>> {
         if self.entries.is_none() {
             let mut map = BTreeMap::new();
             if let Some(base) = self.base {
-                let tree = repo.find_tree(base).map_err(map_err("reading tree"))?;
-                for e in tree.iter() {
-                    let mode = file_mode(e.filemode())
+                for e in ctx.cache.get(ctx.repo, base)?.iter() {
+                    let mode = file_mode(e.filemode)
                         .ok_or_else(|| Error::internal("tree entry has an unknown mode"))?;
                     let entry = if mode == FileMode::Tree {
                         Entry::Dir(Dir {
-                            base: Some(e.id()),
+                            base: Some(e.oid),
                             entries: None,
                         })
                     } else {
-                        Entry::Leaf { oid: e.id(), mode }
+                        Entry::Leaf { oid: e.oid, mode }
                     };
-                    map.insert(e.name_bytes().to_vec(), entry);
+                    map.insert(e.name.clone(), entry);
                 }
             }
             self.entries = Some(map);
@@ -50,7 +56,7 @@ impl Dir {
     /// The directory at `components`, created when `create` is set.
     fn dir_mut(
         &mut self,
-        repo: &git2::Repository,
+        ctx: &Ctx<'_>,
         components: &[&str],
         create: bool,
         path: &RepoPath,
@@ -58,7 +64,7 @@ impl Dir {
         let Some((first, rest)) = components.split_first() else {
             return Ok(Some(self));
         };
-        let entries = self.loaded(repo)?;
+        let entries = self.loaded(ctx)?;
         let key = first.as_bytes().to_vec();
         if !entries.contains_key(&key) {
             if !create {
@@ -67,7 +73,7 @@ impl Dir {
             entries.insert(key.clone(), Entry::Dir(Dir::default()));
         }
         match entries.get_mut(&key) {
-            Some(Entry::Dir(d)) => d.dir_mut(repo, rest, create, path),
+            Some(Entry::Dir(d)) => d.dir_mut(ctx, rest, create, path),
             Some(Entry::Leaf { .. }) => Err(Error::invalid(format!(
                 "path {:?} runs through a file",
                 path.as_str()
@@ -110,15 +116,19 @@ fn split(path: &RepoPath) -> (Vec<&str>, &str) {
 
 /// An editable tree.
 pub(crate) struct TreeEdit<'r> {
-    repo: &'r git2::Repository,
+    ctx: Ctx<'r>,
     root: Dir,
 }
 
 impl<'r> TreeEdit<'r> {
     /// Starts from `base` (the empty tree when `None`).
-    pub(crate) fn new(repo: &'r git2::Repository, base: Option<git2::Oid>) -> Self {
+    pub(crate) fn new(
+        cache: &'r TreeCache,
+        repo: &'r git2::Repository,
+        base: Option<git2::Oid>,
+    ) -> Self {
         Self {
-            repo,
+            ctx: Ctx { repo, cache },
             root: Dir {
                 base,
                 entries: None,
@@ -131,9 +141,9 @@ impl<'r> TreeEdit<'r> {
         let missing = || Error::not_found(format!("path {:?} does not exist", path.as_str()));
         let dir = self
             .root
-            .dir_mut(self.repo, &dirs, false, path)?
+            .dir_mut(&self.ctx, &dirs, false, path)?
             .ok_or_else(missing)?;
-        dir.loaded(self.repo)?
+        dir.loaded(&self.ctx)?
             .remove(name.as_bytes())
             .ok_or_else(missing)
     }
@@ -142,9 +152,9 @@ impl<'r> TreeEdit<'r> {
         let (dirs, name) = split(path);
         let dir = self
             .root
-            .dir_mut(self.repo, &dirs, true, path)?
+            .dir_mut(&self.ctx, &dirs, true, path)?
             .ok_or_else(|| Error::internal("directory was not created"))?;
-        let entries = dir.loaded(self.repo)?;
+        let entries = dir.loaded(&self.ctx)?;
         match entries.get(name.as_bytes()) {
             Some(Entry::Dir(_)) => {
                 return Err(Error::invalid(format!(
@@ -166,10 +176,10 @@ impl<'r> TreeEdit<'r> {
 
     fn leaf_mode(&mut self, path: &RepoPath) -> Result<Option<FileMode>> {
         let (dirs, name) = split(path);
-        let Some(dir) = self.root.dir_mut(self.repo, &dirs, false, path)? else {
+        let Some(dir) = self.root.dir_mut(&self.ctx, &dirs, false, path)? else {
             return Ok(None);
         };
-        Ok(match dir.loaded(self.repo)?.get(name.as_bytes()) {
+        Ok(match dir.loaded(&self.ctx)?.get(name.as_bytes()) {
             Some(Entry::Leaf { mode, .. }) => Some(*mode),
             _ => None,
         })
@@ -201,7 +211,10 @@ impl<'r> TreeEdit<'r> {
                     })?;
                     crate::convert::git_oid(gitapi_core::Oid::from_hex(text.trim())?)
                 } else {
-                    self.repo.blob(content).map_err(map_err("writing blob"))?
+                    self.ctx
+                        .repo
+                        .blob(content)
+                        .map_err(map_err("writing blob"))?
                 };
                 self.insert(path, Entry::Leaf { oid, mode }, true)
             }
@@ -253,17 +266,18 @@ impl<'r> TreeEdit<'r> {
 
     fn exists(&mut self, path: &RepoPath) -> Result<bool> {
         let (dirs, name) = split(path);
-        let Some(dir) = self.root.dir_mut(self.repo, &dirs, false, path)? else {
+        let Some(dir) = self.root.dir_mut(&self.ctx, &dirs, false, path)? else {
             return Ok(false);
         };
-        Ok(dir.loaded(self.repo)?.contains_key(name.as_bytes()))
+        Ok(dir.loaded(&self.ctx)?.contains_key(name.as_bytes()))
     }
 
     /// Writes the changed trees and returns the root tree's id.
     pub(crate) fn write(mut self) -> Result<git2::Oid> {
-        match self.root.write(self.repo)? {
+        match self.root.write(self.ctx.repo)? {
             Some(oid) => Ok(oid),
             None => self
+                .ctx
                 .repo
                 .treebuilder(None)
                 .and_then(|b| b.write())
@@ -274,11 +288,12 @@ impl<'r> TreeEdit<'r> {
 
 /// Applies actions in order to `base` and returns the new root tree.
 pub(crate) fn apply_actions(
+    cache: &TreeCache,
     repo: &git2::Repository,
     base: Option<git2::Oid>,
     actions: &[FileAction],
 ) -> Result<git2::Oid> {
-    let mut edit = TreeEdit::new(repo, base);
+    let mut edit = TreeEdit::new(cache, repo, base);
     for a in actions {
         edit.apply(a)?;
     }
