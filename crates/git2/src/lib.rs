@@ -79,12 +79,15 @@ pub struct Git2Backend {
     inner: Arc<Inner>,
 }
 
+/// Serialises the operations on one workspace's index and work tree.
+type WorkspaceLock = Arc<Mutex<()>>;
+
 pub(crate) struct Inner {
     pub(crate) layout: Layout,
     pub(crate) config: Config,
     permits: Semaphore,
     handles: Mutex<HashMap<RepoName, Vec<git2::Repository>>>,
-    workspace_locks: Mutex<HashMap<(RepoName, WorkspaceName), Arc<Mutex<()>>>>,
+    workspace_locks: Mutex<HashMap<(RepoName, WorkspaceName), WorkspaceLock>>,
     pub(crate) trees: tree_cache::TreeCache,
 }
 
@@ -164,7 +167,7 @@ impl Inner {
     }
 
     /// The lock that serialises operations on one workspace's index and work tree.
-    pub(crate) fn workspace_lock(&self, repo: &RepoName, ws: &WorkspaceName) -> Arc<Mutex<()>> {
+    pub(crate) fn workspace_lock(&self, repo: &RepoName, ws: &WorkspaceName) -> WorkspaceLock {
         let mut locks = self.workspace_locks.lock();
         Arc::clone(locks.entry((repo.clone(), ws.clone())).or_default())
     }
