@@ -30,7 +30,19 @@ use crate::oid::Oid;
 ///   reset of the workspace to its branch brings it up to date. Untracked files are listed one
 ///   by one (`git status -uall`). The stash is shared by all workspaces of a repository, as git
 ///   keeps `refs/stash` shared across worktrees.
-/// - A patch that does not apply (`stage_patch`) or a stash that conflicts is `Conflict`.
+/// - A patch that does not apply (`stage_patch`) or a stash that conflicts is `Conflict`; text
+///   that is not a patch is `InvalidArgument`.
+/// - Missing things are `NotFound`; things of the wrong kind (a directory where a file is
+///   wanted, a tree where a commit or blob is wanted, a branch pointed at a non-commit) are
+///   `InvalidArgument`. A ref pointed at a missing object is `NotFound`.
+/// - A lost compare-and-swap whose expectation was "must not exist" reports `expected: None`.
+/// - `commit_files` creates a branch only when `expected_tip` is [`Oid::ZERO`];
+///   `create_workspace` on a branch that does not exist is `NotFound` (except the repository's
+///   own unborn default branch). Resetting a workspace moves its branch too.
+/// - A blame range ending past the last line is clamped, as `git blame -L` does; line 0, a
+///   start past the end or a reversed range is `InvalidArgument`.
+/// - A rebase plan must name each commit of `upstream..branch` exactly once and may not start
+///   with squash or fixup (`InvalidArgument`).
 #[async_trait]
 pub trait GitBackend: Send + Sync + std::fmt::Debug {
     /// A short name for logs and metrics (`libgit2`, `shell`).
