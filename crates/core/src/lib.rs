@@ -23,6 +23,7 @@ pub mod model;
 pub mod names;
 pub mod object;
 pub mod oid;
+pub mod tree_edit;
 
 pub use backend::{GitBackend, collect_log};
 pub use diff::{
