@@ -237,6 +237,9 @@ impl<'s> TreeEdit<'s> {
                     })?;
                     Oid::from_hex(text.trim())?
                 } else {
+                    // Check the path before writing the blob, so a bad path writes nothing.
+                    let (dirs, _) = split(path);
+                    self.root.dir_mut(self.store, &dirs, false, path)?;
                     self.store.write_blob(content)?
                 };
                 self.insert(path, Entry::Leaf { oid, mode }, true)

@@ -35,7 +35,7 @@ impl Git2Backend {
     {
         self.with_workspace(repo, ws, move |inner, w| {
             let out = f(inner, w)?;
-            crate::durable::sync_fs(&w.dir)?;
+            gitapi_storage::sync_fs(&w.dir)?;
             Ok(out)
         })
         .await
@@ -63,7 +63,7 @@ impl GitBackend for Git2Backend {
         let r = r.clone();
         self.run(move |inner| {
             inner.forget_handles(&r);
-            repo::delete(&inner.layout, &r)?;
+            gitapi_storage::delete_repo(&inner.layout, &r)?;
             inner.forget_handles(&r);
             Ok(())
         })
@@ -337,7 +337,7 @@ impl GitBackend for Git2Backend {
             let lock = inner.workspace_lock(&r, &ws);
             let _guard = lock.lock();
             let info = workspace::create(&inner.layout, &r, &ws, branch)?;
-            crate::durable::sync_fs(inner.layout.root())?;
+            gitapi_storage::sync_fs(inner.layout.root())?;
             Ok(info)
         })
         .await

@@ -7,7 +7,7 @@
 //!   time: `git2::Repository` is `Send` but not `Sync`).
 //! - Ref writes are compare-and-swap inside a libgit2 ref transaction (the ref lock). Writes are
 //!   durable before the answer: objects are flushed before the ref that names them, and the ref
-//!   before the answer ([`durable`](crate::durable), two `syncfs` per write).
+//!   before the answer (`gitapi_storage::sync_fs`, two `syncfs` per write).
 //! - What libgit2 cannot do runs the git CLI through [`cli`]: clone and mirror (libgit2 is built
 //!   here without an HTTPS stack), mirror sync and gc.
 //!
@@ -24,7 +24,6 @@ pub mod cli;
 mod commits;
 mod convert;
 mod diff;
-mod durable;
 mod engine;
 mod merge;
 mod refs;

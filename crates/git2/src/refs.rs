@@ -223,7 +223,7 @@ pub(crate) fn rename_branch(r: &git2::Repository, from: &RefName, to: &RefName) 
     branch
         .rename(to.short(), false)
         .map_err(map_err(format_args!("renaming {:?}", from.as_str())))?;
-    crate::durable::sync_fs(r.path())?;
+    gitapi_storage::sync_fs(r.path())?;
     get(r, to)
 }
 
@@ -258,7 +258,7 @@ pub(crate) fn update(r: &git2::Repository, updates: &[RefUpdate], message: &str)
     }
     let identity = reflog_identity()?;
     // Objects the new values name are durable before any ref names them.
-    crate::durable::sync_fs(r.path())?;
+    gitapi_storage::sync_fs(r.path())?;
     let mut tx = lock_all(r, updates)?;
     for u in updates {
         let actual = current(r, u.name.as_str())?;
@@ -290,7 +290,7 @@ pub(crate) fn update(r: &git2::Repository, updates: &[RefUpdate], message: &str)
         }
     }
     tx.commit().map_err(map_err("committing ref transaction"))?;
-    crate::durable::sync_fs(r.path())
+    gitapi_storage::sync_fs(r.path())
 }
 
 fn lock_all<'r>(r: &'r git2::Repository, updates: &[RefUpdate]) -> Result<git2::Transaction<'r>> {

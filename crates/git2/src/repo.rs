@@ -10,18 +10,6 @@ use gitapi_core::{
 use crate::cli::{GitCommand, Subcommand};
 use crate::convert::map_err;
 
-/// Config every repository gets: durable writes for the git CLI (pushes, the CLI engine), reflogs
-/// for branches (so renames keep history and refs can be audited), and no automatic gc behind
-/// the operator's back. libgit2's per-file fsync stays off: this engine flushes the file system
-/// itself, in order (see `durable`).
-const REPO_DEFAULTS: &[(&str, &str)] = &[
-    ("core.fsync", "committed,index"),
-    ("core.fsyncMethod", "batch"),
-    ("core.logAllRefUpdates", "true"),
-    ("gc.auto", "0"),
-    ("receive.fsckObjects", "true"),
-];
-
 pub(crate) fn open_bare(layout: &Layout, repo: &RepoName) -> Result<git2::Repository> {
     let path = layout.repo_dir(repo);
     if !path.join("HEAD").is_file() {
@@ -35,58 +23,10 @@ pub(crate) fn open_bare(layout: &Layout, repo: &RepoName) -> Result<git2::Reposi
 
 fn apply_defaults(repo: &git2::Repository) -> Result<()> {
     let mut cfg = repo.config().map_err(map_err("opening config"))?;
-    for (k, v) in REPO_DEFAULTS {
+    for (k, v) in gitapi_storage::REPO_DEFAULTS {
         cfg.set_str(k, v).map_err(map_err("writing config"))?;
     }
     Ok(())
-}
-
-/// A fresh directory under the data directory's scratch space, on the same file system as the
-/// repositories, so a finished repository can be moved into place with one atomic rename.
-fn scratch_dir(layout: &Layout) -> Result<tempfile::TempDir> {
-    let tmp = layout.tmp_dir();
-    std::fs::create_dir_all(&tmp).map_err(io_err("creating scratch directory"))?;
-    tempfile::Builder::new()
-        .prefix("new-")
-        .tempdir_in(&tmp)
-        .map_err(io_err("creating scratch directory"))
-}
-
-pub(crate) fn io_err(what: &'static str) -> impl Fn(std::io::Error) -> Error {
-    move |e| match e.kind() {
-        std::io::ErrorKind::NotFound => Error::not_found(format!("{what}: {e}")),
-        std::io::ErrorKind::AlreadyExists => Error::already_exists(format!("{what}: {e}")),
-        _ => Error::internal(format!("{what}: {e}")),
-    }
-}
-
-fn move_into_place(layout: &Layout, repo: &RepoName, built: &Path) -> Result<()> {
-    let dest = layout.repo_dir(repo);
-    std::fs::create_dir_all(layout.repos_dir()).map_err(io_err("creating repositories dir"))?;
-    if dest.exists() {
-        return Err(Error::already_exists(format!(
-            "repository {:?} already exists",
-            repo.as_str()
-        )));
-    }
-    // rename(2) of a directory onto an existing non-empty directory fails, so two concurrent
-    // creators cannot both win.
-    std::fs::rename(built, &dest).map_err(|e| {
-        if dest.exists() {
-            Error::already_exists(format!("repository {:?} already exists", repo.as_str()))
-        } else {
-            Error::internal(format!("moving new repository into place: {e}"))
-        }
-    })?;
-    sync_dir(&layout.repos_dir());
-    Ok(())
-}
-
-/// fsyncs a directory so that a rename in it survives a crash.
-pub(crate) fn sync_dir(dir: &Path) {
-    if let Ok(f) = std::fs::File::open(dir) {
-        let _ = f.sync_all();
-    }
 }
 
 pub(crate) fn init(layout: &Layout, repo: &RepoName, opts: &InitOptions) -> Result<RepoInfo> {
@@ -103,7 +43,7 @@ pub(crate) fn init(layout: &Layout, repo: &RepoName, opts: &InitOptions) -> Resu
     if !head.is_branch() {
         return Err(Error::invalid("default branch must be under refs/heads/"));
     }
-    let scratch = scratch_dir(layout)?;
+    let scratch = gitapi_storage::scratch_dir(layout)?;
     let path = scratch.path().join("repo.git");
     let mut init = git2::RepositoryInitOptions::new();
     init.bare(true).initial_head(head.as_str()).mkpath(true);
@@ -111,8 +51,7 @@ pub(crate) fn init(layout: &Layout, repo: &RepoName, opts: &InitOptions) -> Resu
         git2::Repository::init_opts(&path, &init).map_err(map_err("initialising repository"))?;
     apply_defaults(&r)?;
     drop(r);
-    move_into_place(layout, repo, &path)?;
-    crate::durable::sync_fs(&layout.repos_dir())?;
+    gitapi_storage::move_into_place(layout, repo, &path)?;
     info(&open_bare(layout, repo)?, repo)
 }
 
@@ -141,33 +80,6 @@ pub(crate) fn info(r: &git2::Repository, name: &RepoName) -> Result<RepoInfo> {
     })
 }
 
-pub(crate) fn delete(layout: &Layout, repo: &RepoName) -> Result<()> {
-    let dir = layout.repo_dir(repo);
-    if !dir.join("HEAD").is_file() {
-        return Err(Error::not_found(format!(
-            "repository {:?} does not exist",
-            repo.as_str()
-        )));
-    }
-    // Move aside first, so the name is free at once and a crash never leaves half a repository
-    // under the real name.
-    let tmp = layout.tmp_dir();
-    std::fs::create_dir_all(&tmp).map_err(io_err("creating scratch directory"))?;
-    let trash = tempfile::Builder::new()
-        .prefix("deleted-")
-        .tempdir_in(&tmp)
-        .map_err(io_err("creating scratch directory"))?;
-    std::fs::rename(&dir, trash.path().join("repo.git"))
-        .map_err(io_err("moving repository aside"))?;
-    sync_dir(&layout.repos_dir());
-    let ws = layout.workspaces_dir(repo);
-    if ws.exists() {
-        std::fs::rename(&ws, trash.path().join("workspaces"))
-            .map_err(io_err("moving workspaces aside"))?;
-    }
-    trash.close().map_err(io_err("removing deleted repository"))
-}
-
 pub(crate) fn clone(layout: &Layout, repo: &RepoName, opts: &CloneOptions) -> Result<RepoInfo> {
     if layout.repo_dir(repo).exists() {
         return Err(Error::already_exists(format!(
@@ -175,7 +87,7 @@ pub(crate) fn clone(layout: &Layout, repo: &RepoName, opts: &CloneOptions) -> Re
             repo.as_str()
         )));
     }
-    let scratch = scratch_dir(layout)?;
+    let scratch = gitapi_storage::scratch_dir(layout)?;
     let path = scratch.path().join("repo.git");
     let cmd = GitCommand::new(Subcommand::Clone)
         .flag(if opts.mirror { "--mirror" } else { "--bare" })
@@ -188,8 +100,7 @@ pub(crate) fn clone(layout: &Layout, repo: &RepoName, opts: &CloneOptions) -> Re
     let r = git2::Repository::open_bare(&path).map_err(map_err("opening clone"))?;
     apply_defaults(&r)?;
     drop(r);
-    move_into_place(layout, repo, &path)?;
-    crate::durable::sync_fs(&layout.repos_dir())?;
+    gitapi_storage::move_into_place(layout, repo, &path)?;
     info(&open_bare(layout, repo)?, repo)
 }
 
@@ -262,7 +173,7 @@ pub(crate) fn config_set(r: &git2::Repository, key: &ConfigKey, value: &str) -> 
     let mut cfg = local_config(r)?;
     cfg.set_str(&key.canonical(), value)
         .map_err(map_err("writing config"))?;
-    crate::durable::sync_fs(r.path())
+    gitapi_storage::sync_fs(r.path())
 }
 
 pub(crate) fn config_list(r: &git2::Repository) -> Result<Vec<ConfigEntry>> {

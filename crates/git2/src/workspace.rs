@@ -1,20 +1,10 @@
 //! Workspaces: linked work trees with their own HEAD and index, and everything that needs them
 //! (work-tree files, index, stash, commits from the index, reset).
 //!
-//! On disk a workspace is exactly what `git worktree add --detach` makes, so the git CLI (and
-//! the CLI engine) sees the same thing:
-//!
-//! ```text
-//! <repo>.git/worktrees/<ws>/{HEAD,gitdir,commondir,index,gitapi-branch}
-//! <data>/workspaces/<repo>/<ws>/.git      "gitdir: <repo>.git/worktrees/<ws>"
-//! ```
-//!
-//! HEAD is detached at the workspace's base commit; `gitapi-branch` names the branch that its
+//! On disk a workspace is what `gitapi_storage::link` writes (what `git worktree add --detach`
+//! makes), so the git CLI and the CLI engine see the same thing. HEAD is detached at the workspace's base commit; `gitapi-branch` names the branch that its
 //! commits advance (compare-and-swap from the base).
 
-use std::fs;
-use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
@@ -26,9 +16,9 @@ use gitapi_core::{
 use crate::commits::{NewCommit, advance};
 use crate::convert::{git_signature, map_err, oid};
 use crate::refs::{current, resolve_commit};
-use crate::repo::{io_err, open_bare, sync_dir};
+use gitapi_storage::WorkTree;
 
-const BRANCH_FILE: &str = "gitapi-branch";
+use crate::repo::open_bare;
 
 /// An open workspace.
 pub(crate) struct Workspace {
@@ -36,17 +26,7 @@ pub(crate) struct Workspace {
     pub(crate) repo: git2::Repository,
     pub(crate) branch: RefName,
     pub(crate) dir: PathBuf,
-}
-
-fn admin_dir(layout: &Layout, repo: &RepoName, ws: &WorkspaceName) -> PathBuf {
-    layout.repo_dir(repo).join("worktrees").join(ws.as_str())
-}
-
-fn write_file(path: &Path, content: &str) -> Result<()> {
-    let mut f = fs::File::create(path).map_err(io_err("writing workspace metadata"))?;
-    f.write_all(content.as_bytes())
-        .and_then(|()| f.sync_all())
-        .map_err(io_err("writing workspace metadata"))
+    files: WorkTree,
 }
 
 /// Creates a workspace on `branch` (the repository's default branch when `None`).
@@ -57,22 +37,15 @@ pub(crate) fn create(
     branch: Option<RefName>,
 ) -> Result<WorkspaceInfo> {
     let bare = open_bare(layout, repo)?;
-    let admin = admin_dir(layout, repo, ws);
-    if admin.exists() {
-        return Err(Error::already_exists(format!(
-            "workspace {:?} already exists",
-            ws.as_str()
-        )));
-    }
+    let head_branch = crate::repo::info(&bare, repo)?.default_branch;
     let branch = match branch {
         Some(b) if b.is_branch() => b,
         Some(b) => return Err(Error::invalid(format!("{:?} is not a branch", b.as_str()))),
-        None => crate::repo::info(&bare, repo)?
-            .default_branch
+        None => head_branch
+            .clone()
             .ok_or_else(|| Error::precondition("repository HEAD names no branch"))?,
     };
     let base = current(&bare, branch.as_str())?;
-    let head_branch = crate::repo::info(&bare, repo)?.default_branch;
     if base.is_none() && head_branch.as_ref() != Some(&branch) {
         // Only the repository's own unborn default branch may be empty; any other branch must
         // exist, so a typo does not make a workspace on nothing.
@@ -81,70 +54,46 @@ pub(crate) fn create(
             branch.as_str()
         )));
     }
-    let dir = layout.workspace_dir(repo, ws);
-    fs::create_dir_all(&dir).map_err(io_err("creating workspace"))?;
-    fs::create_dir_all(&admin).map_err(io_err("creating workspace"))?;
-    // git records absolute paths in worktree links (relative ones need git 2.48).
-    let dir_abs = fs::canonicalize(&dir).map_err(io_err("resolving workspace path"))?;
-    let admin_abs = fs::canonicalize(&admin).map_err(io_err("resolving workspace path"))?;
-    let head = match base {
-        Some(b) => format!("{b}\n"),
-        None => format!("ref: {}\n", branch.as_str()),
-    };
-    write_file(&admin_abs.join("HEAD"), &head)?;
-    write_file(&admin_abs.join("commondir"), "../..\n")?;
-    write_file(
-        &admin_abs.join("gitdir"),
-        &format!("{}\n", dir_abs.join(".git").display()),
-    )?;
-    write_file(
-        &admin_abs.join(BRANCH_FILE),
-        &format!("{}\n", branch.as_str()),
-    )?;
-    write_file(
-        &dir_abs.join(".git"),
-        &format!("gitdir: {}\n", admin_abs.display()),
-    )?;
-    let wt = git2::Repository::open(&dir_abs).map_err(map_err("opening workspace"))?;
+    let dir = gitapi_storage::link(layout, repo, ws, &branch, base.map(oid))?;
+    let wt = git2::Repository::open(&dir).map_err(map_err("opening workspace"))?;
     if base.is_some() {
         let mut co = git2::build::CheckoutBuilder::new();
         co.force();
         wt.checkout_head(Some(&mut co))
             .map_err(map_err("checking out workspace"))?;
     }
-    sync_dir(&admin_abs);
     let w = Workspace {
         name: ws.clone(),
         repo: wt,
         branch,
-        dir: dir_abs,
+        files: WorkTree::new(&dir),
+        dir,
     };
     w.info()
 }
 
 /// Opens a workspace; `default` is created on first use.
 pub(crate) fn open(layout: &Layout, repo: &RepoName, ws: &WorkspaceName) -> Result<Workspace> {
-    let admin = admin_dir(layout, repo, ws);
-    if !admin.join(BRANCH_FILE).is_file() {
-        open_bare(layout, repo)?;
-        if *ws == WorkspaceName::default_workspace() {
-            create(layout, repo, ws, None)?;
-        } else {
-            return Err(Error::not_found(format!(
-                "workspace {:?} does not exist",
-                ws.as_str()
-            )));
+    let branch = match gitapi_storage::branch_of(layout, repo, ws)? {
+        Some(b) => b,
+        None => {
+            open_bare(layout, repo)?;
+            if *ws != WorkspaceName::default_workspace() {
+                return Err(Error::not_found(format!(
+                    "workspace {:?} does not exist",
+                    ws.as_str()
+                )));
+            }
+            create(layout, repo, ws, None)?.branch
         }
-    }
-    let branch_text =
-        fs::read_to_string(admin.join(BRANCH_FILE)).map_err(io_err("reading workspace"))?;
-    let branch = RefName::new(branch_text.trim())?;
+    };
     let dir = layout.workspace_dir(repo, ws);
     let wt = git2::Repository::open(&dir).map_err(map_err("opening workspace"))?;
     let w = Workspace {
         name: ws.clone(),
         repo: wt,
         branch,
+        files: WorkTree::new(&dir),
         dir,
     };
     w.adopt_born_branch()?;
@@ -153,38 +102,15 @@ pub(crate) fn open(layout: &Layout, repo: &RepoName, ws: &WorkspaceName) -> Resu
 
 pub(crate) fn list(layout: &Layout, repo: &RepoName) -> Result<Vec<WorkspaceInfo>> {
     open_bare(layout, repo)?;
-    let dir = layout.repo_dir(repo).join("worktrees");
-    let mut out = Vec::new();
-    let Ok(entries) = fs::read_dir(&dir) else {
-        return Ok(out);
-    };
-    for e in entries.flatten() {
-        let name = e.file_name();
-        let Some(name) = name.to_str().and_then(|n| WorkspaceName::new(n).ok()) else {
-            continue;
-        };
-        if e.path().join(BRANCH_FILE).is_file() {
-            out.push(open(layout, repo, &name)?.info()?);
-        }
-    }
-    out.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(out)
+    gitapi_storage::names(layout, repo)
+        .iter()
+        .map(|name| open(layout, repo, name)?.info())
+        .collect()
 }
 
 pub(crate) fn remove(layout: &Layout, repo: &RepoName, ws: &WorkspaceName) -> Result<()> {
     open_bare(layout, repo)?;
-    let admin = admin_dir(layout, repo, ws);
-    if !admin.exists() {
-        return Err(Error::not_found(format!(
-            "workspace {:?} does not exist",
-            ws.as_str()
-        )));
-    }
-    let dir = layout.workspace_dir(repo, ws);
-    if dir.exists() {
-        fs::remove_dir_all(&dir).map_err(io_err("removing workspace"))?;
-    }
-    fs::remove_dir_all(&admin).map_err(io_err("removing workspace"))
+    gitapi_storage::unlink(layout, repo, ws)
 }
 
 fn status_of(s: git2::Status, staged: bool) -> FileStatus {
@@ -277,113 +203,21 @@ impl Workspace {
             .map_err(map_err("checking out workspace"))
     }
 
-    /// The absolute path of `path` in the work tree, after checking that no component on the
-    /// way is a symlink or a file: a committed symlink must never let a write escape the work
-    /// tree.
-    fn safe_path(&self, path: &RepoPath, create_parents: bool) -> Result<PathBuf> {
-        let mut at = self.dir.clone();
-        let components: Vec<&str> = path.components().collect();
-        let (last, parents) = components
-            .split_last()
-            .ok_or_else(|| Error::invalid("empty path"))?;
-        for c in parents {
-            at.push(c);
-            match fs::symlink_metadata(&at) {
-                Ok(m) if m.file_type().is_symlink() => {
-                    return Err(Error::invalid(format!(
-                        "path {:?} runs through a symlink",
-                        path.as_str()
-                    )));
-                }
-                Ok(m) if !m.is_dir() => {
-                    return Err(Error::invalid(format!(
-                        "path {:?} runs through a file",
-                        path.as_str()
-                    )));
-                }
-                Ok(_) => {}
-                Err(_) if create_parents => {
-                    fs::create_dir(&at).map_err(io_err("creating directory"))?;
-                }
-                Err(_) => {
-                    return Err(Error::not_found(format!(
-                        "path {:?} does not exist",
-                        path.as_str()
-                    )));
-                }
-            }
-        }
-        at.push(last);
-        Ok(at)
-    }
-
     pub(crate) fn put_file(
         &self,
         path: &RepoPath,
         content: &Bytes,
         mode: Option<FileMode>,
     ) -> Result<()> {
-        let target = self.safe_path(path, true)?;
-        if let Ok(m) = fs::symlink_metadata(&target) {
-            if m.is_dir() {
-                return Err(Error::invalid(format!(
-                    "path {:?} is a directory",
-                    path.as_str()
-                )));
-            }
-            fs::remove_file(&target).map_err(io_err("replacing file"))?;
-        }
-        match mode.unwrap_or(FileMode::Regular) {
-            FileMode::Symlink => {
-                let link = std::str::from_utf8(content)
-                    .map_err(|_| Error::invalid("a symlink target must be UTF-8"))?;
-                std::os::unix::fs::symlink(link, &target).map_err(io_err("writing symlink"))?;
-            }
-            m @ (FileMode::Regular | FileMode::Executable) => {
-                let parent = target.parent().unwrap_or(&self.dir);
-                let mut tmp =
-                    tempfile::NamedTempFile::new_in(parent).map_err(io_err("writing file"))?;
-                tmp.write_all(content)
-                    .and_then(|()| tmp.as_file().sync_all())
-                    .map_err(io_err("writing file"))?;
-                let bits = if m == FileMode::Executable {
-                    0o755
-                } else {
-                    0o644
-                };
-                fs::set_permissions(tmp.path(), fs::Permissions::from_mode(bits))
-                    .map_err(io_err("writing file"))?;
-                tmp.persist(&target)
-                    .map_err(|e| Error::internal(format!("writing file: {e}")))?;
-            }
-            _ => return Err(Error::invalid("only files and symlinks can be written")),
-        }
-        Ok(())
+        self.files.put_file(path, content, mode)
     }
 
     pub(crate) fn delete_file(&self, path: &RepoPath) -> Result<()> {
-        let target = self.safe_path(path, false)?;
-        let m = fs::symlink_metadata(&target)
-            .map_err(|_| Error::not_found(format!("path {:?} does not exist", path.as_str())))?;
-        if m.is_dir() {
-            fs::remove_dir_all(&target).map_err(io_err("removing directory"))
-        } else {
-            fs::remove_file(&target).map_err(io_err("removing file"))
-        }
+        self.files.delete_file(path)
     }
 
     pub(crate) fn move_file(&self, from: &RepoPath, to: &RepoPath) -> Result<()> {
-        let src = self.safe_path(from, false)?;
-        fs::symlink_metadata(&src)
-            .map_err(|_| Error::not_found(format!("path {:?} does not exist", from.as_str())))?;
-        let dst = self.safe_path(to, true)?;
-        if fs::symlink_metadata(&dst).is_ok() {
-            return Err(Error::already_exists(format!(
-                "path {:?} already exists",
-                to.as_str()
-            )));
-        }
-        fs::rename(&src, &dst).map_err(io_err("moving file"))
+        self.files.move_file(from, to)
     }
 
     pub(crate) fn status(&self) -> Result<Vec<StatusEntry>> {
@@ -432,11 +266,11 @@ impl Workspace {
 
     pub(crate) fn stage(&self, path: &RepoPath) -> Result<()> {
         let mut index = self.index()?;
-        let target = self.safe_path(path, false);
+        let target = self.files.safe_path(path, false);
         let on_disk = target
             .as_ref()
             .ok()
-            .and_then(|t| fs::symlink_metadata(t).ok());
+            .and_then(|t| std::fs::symlink_metadata(t).ok());
         let in_index = index.get_path(Path::new(path.as_str()), 0).is_some();
         match on_disk {
             Some(m) if m.is_dir() => {
@@ -541,7 +375,7 @@ impl Workspace {
                 path.as_str()
             )));
         }
-        self.safe_path(path, false).or_else(|e| {
+        self.files.safe_path(path, false).or_else(|e| {
             // A missing parent is fine: checkout recreates it.
             if e.kind() == gitapi_core::ErrorKind::NotFound {
                 Ok(PathBuf::new())

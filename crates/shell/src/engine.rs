@@ -1,0 +1,489 @@
+//! `impl GitBackend for ShellBackend`: each operation moves its inputs onto the blocking pool
+//! and calls the module that does the work.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use gitapi_core::*;
+
+use crate::repo::Repo;
+use crate::workspace::{self, Workspace};
+use crate::{Inner, ShellBackend, commits, diff, lifecycle, merge, refs};
+
+impl ShellBackend {
+    /// Runs blocking work on an open repository.
+    async fn with_repo<T, F>(&self, name: &RepoName, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Repo) -> Result<T> + Send + 'static,
+    {
+        let name = name.clone();
+        self.run(move |inner| f(&Repo::open(inner, &name)?)).await
+    }
+
+    /// Runs blocking work in a workspace, under its lock.
+    async fn with_workspace<T, F>(&self, name: &RepoName, ws: &WorkspaceName, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Inner, &Workspace) -> Result<T> + Send + 'static,
+    {
+        let (name, ws) = (name.clone(), ws.clone());
+        self.run(move |inner| {
+            let repo = Repo::open(inner, &name)?;
+            let lock = inner.lock(&name, Some(&ws));
+            let _guard = lock.lock();
+            let w = workspace::open(&repo, &ws)?;
+            f(inner, &w)
+        })
+        .await
+    }
+
+    /// A workspace operation that writes: what it changed is on stable storage before it
+    /// answers.
+    async fn with_workspace_mut<T, F>(&self, name: &RepoName, ws: &WorkspaceName, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Inner, &Workspace) -> Result<T> + Send + 'static,
+    {
+        self.with_workspace(name, ws, move |inner, w| {
+            let out = f(inner, w)?;
+            gitapi_storage::sync_fs(&w.dir)?;
+            Ok(out)
+        })
+        .await
+    }
+
+    /// A workspace operation on the repository's shared stash: serialised per repository too.
+    async fn with_stash<T, F>(&self, name: &RepoName, ws: &WorkspaceName, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Workspace) -> Result<T> + Send + 'static,
+    {
+        let n = name.clone();
+        self.with_workspace_mut(name, ws, move |inner, w| {
+            let lock = inner.lock(&n, None);
+            let _guard = lock.lock();
+            f(w)
+        })
+        .await
+    }
+}
+
+fn signer(inner: &Inner) -> Option<Arc<SshSigner>> {
+    inner.config.signer.clone()
+}
+
+#[async_trait]
+impl GitBackend for ShellBackend {
+    fn name(&self) -> &'static str {
+        "shell"
+    }
+
+    async fn init_repo(&self, r: &RepoName, opts: InitOptions) -> Result<RepoInfo> {
+        let r = r.clone();
+        self.run(move |inner| lifecycle::init(inner, &r, &opts))
+            .await
+    }
+
+    async fn repo_info(&self, r: &RepoName) -> Result<RepoInfo> {
+        self.with_repo(r, lifecycle::info).await
+    }
+
+    async fn delete_repo(&self, r: &RepoName) -> Result<()> {
+        let r = r.clone();
+        self.run(move |inner| lifecycle::delete(inner, &r)).await
+    }
+
+    async fn clone_repo(&self, r: &RepoName, opts: CloneOptions) -> Result<RepoInfo> {
+        let r = r.clone();
+        self.run(move |inner| {
+            // The URL was checked at the edge; check again against this engine's own policy so
+            // a door that forgot cannot widen it.
+            RemoteUrl::parse(opts.url.as_str(), inner.config.clone_policy)?;
+            lifecycle::clone(inner, &r, &opts)
+        })
+        .await
+    }
+
+    async fn sync_mirror(&self, r: &RepoName) -> Result<RepoInfo> {
+        self.with_repo(r, |repo| {
+            if let Some(url) = lifecycle::origin_url(repo)? {
+                RemoteUrl::parse(&url, repo.inner.config.clone_policy)?;
+            }
+            lifecycle::sync_mirror(repo)
+        })
+        .await
+    }
+
+    async fn gc(&self, r: &RepoName) -> Result<GcOutcome> {
+        self.with_repo(r, lifecycle::gc).await
+    }
+
+    async fn config_get(&self, r: &RepoName, key: &ConfigKey) -> Result<Option<String>> {
+        let key = key.clone();
+        self.with_repo(r, move |repo| lifecycle::config_get(repo, &key))
+            .await
+    }
+
+    async fn config_set(&self, r: &RepoName, key: &ConfigKey, value: &str) -> Result<()> {
+        let (key, value) = (key.clone(), value.to_owned());
+        self.with_repo(r, move |repo| lifecycle::config_set(repo, &key, &value))
+            .await
+    }
+
+    async fn config_list(&self, r: &RepoName) -> Result<Vec<ConfigEntry>> {
+        self.with_repo(r, lifecycle::config_list).await
+    }
+
+    async fn list_refs(&self, r: &RepoName, query: ListRefs) -> Result<Page<Ref>> {
+        self.with_repo(r, move |repo| refs::list(repo, &query))
+            .await
+    }
+
+    async fn get_ref(&self, r: &RepoName, name: &RefName) -> Result<Ref> {
+        let name = name.clone();
+        self.with_repo(r, move |repo| refs::get(repo, &name)).await
+    }
+
+    async fn resolve(&self, r: &RepoName, rev: &Rev) -> Result<Oid> {
+        let rev = rev.clone();
+        self.with_repo(r, move |repo| Ok(repo.resolve(&rev)?.0))
+            .await
+    }
+
+    async fn create_branch(&self, r: &RepoName, name: &RefName, target: &Rev) -> Result<Ref> {
+        let (name, target) = (name.clone(), target.clone());
+        self.with_repo(r, move |repo| refs::create_branch(repo, &name, &target))
+            .await
+    }
+
+    async fn create_tag(&self, r: &RepoName, tag: CreateTag) -> Result<Ref> {
+        self.with_repo(r, move |repo| refs::create_tag(repo, &tag))
+            .await
+    }
+
+    async fn delete_ref(&self, r: &RepoName, name: &RefName, expected: Option<Oid>) -> Result<()> {
+        let name = name.clone();
+        self.with_repo(r, move |repo| refs::delete(repo, &name, expected))
+            .await
+    }
+
+    async fn rename_branch(&self, r: &RepoName, from: &RefName, to: &RefName) -> Result<Ref> {
+        let (from, to) = (from.clone(), to.clone());
+        self.with_repo(r, move |repo| refs::rename_branch(repo, &from, &to))
+            .await
+    }
+
+    async fn update_refs(&self, r: &RepoName, updates: Vec<RefUpdate>) -> Result<()> {
+        self.with_repo(r, move |repo| {
+            refs::update(repo, &updates, refs::Reflog::Update)
+        })
+        .await
+    }
+
+    async fn get_commit(&self, r: &RepoName, rev: &Rev) -> Result<Commit> {
+        let rev = rev.clone();
+        self.with_repo(r, move |repo| commits::get(repo, &rev))
+            .await
+    }
+
+    async fn get_commits(&self, r: &RepoName, oids: &[Oid]) -> Result<Vec<Option<Commit>>> {
+        let oids = oids.to_vec();
+        self.with_repo(r, move |repo| commits::get_many(repo, &oids))
+            .await
+    }
+
+    async fn log(
+        &self,
+        r: &RepoName,
+        query: LogQuery,
+    ) -> Result<BoxStream<'static, Result<Commit>>> {
+        // The walk runs on the blocking pool and hands commits over a bounded channel, so a
+        // long history streams with back-pressure. The first result (or error) is awaited here
+        // so that a bad revision fails the call itself.
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Commit>>(256);
+        let (first_tx, first_rx) = tokio::sync::oneshot::channel::<Result<()>>();
+        let name = r.clone();
+        let engine = self.clone();
+        tokio::spawn(async move {
+            let res = engine
+                .with_repo(&name, move |repo| {
+                    let mut first_tx = Some(first_tx);
+                    let out = commits::walk(repo, &query, |c| {
+                        if let Some(f) = first_tx.take() {
+                            let _ = f.send(Ok(()));
+                        }
+                        tx.blocking_send(Ok(c)).is_ok()
+                    });
+                    match (out, first_tx) {
+                        (Err(e), Some(f)) => {
+                            let _ = f.send(Err(e));
+                        }
+                        (Err(e), None) => {
+                            let _ = tx.blocking_send(Err(e));
+                        }
+                        (Ok(()), Some(f)) => {
+                            let _ = f.send(Ok(()));
+                        }
+                        (Ok(()), None) => {}
+                    }
+                    Ok(())
+                })
+                .await;
+            if let Err(e) = res {
+                tracing::debug!("log walk ended: {e}");
+            }
+        });
+        match first_rx.await {
+            Ok(res) => res?,
+            // The task ended before the walk started: the repository could not be opened.
+            Err(_) => {
+                self.with_repo(r, |_| Ok(())).await?;
+                return Err(Error::internal("log walk ended early"));
+            }
+        }
+        Ok(futures::stream::poll_fn(move |cx| rx.poll_recv(cx)).boxed())
+    }
+
+    async fn commit_files(&self, r: &RepoName, req: CommitFiles) -> Result<Commit> {
+        self.with_repo(r, move |repo| {
+            let signer = signer(&repo.inner);
+            commits::commit_files(repo, &req, signer.as_deref())
+        })
+        .await
+    }
+
+    async fn commit_payload(&self, r: &RepoName, req: CommitFiles) -> Result<String> {
+        self.with_repo(r, move |repo| commits::commit_payload(repo, &req))
+            .await
+    }
+
+    async fn commit_index(&self, r: &RepoName, req: CommitIndex) -> Result<Commit> {
+        let ws = req.workspace.clone();
+        self.with_workspace_mut(r, &ws, move |inner, w| {
+            let signer = signer(inner);
+            w.commit_index(&req, signer.as_deref())
+        })
+        .await
+    }
+
+    async fn cherry_pick(&self, r: &RepoName, req: PickCommit) -> Result<Commit> {
+        self.with_repo(r, move |repo| commits::pick(repo, &req, false))
+            .await
+    }
+
+    async fn revert(&self, r: &RepoName, req: PickCommit) -> Result<Commit> {
+        self.with_repo(r, move |repo| commits::pick(repo, &req, true))
+            .await
+    }
+
+    async fn amend(&self, r: &RepoName, req: Amend) -> Result<Commit> {
+        self.with_repo(r, move |repo| commits::amend(repo, &req))
+            .await
+    }
+
+    async fn reset(&self, r: &RepoName, req: Reset) -> Result<Oid> {
+        match req.target {
+            ResetTarget::Branch {
+                branch,
+                expected_tip,
+            } => {
+                let to = req.to;
+                self.with_repo(r, move |repo| {
+                    commits::reset_branch(repo, &branch, expected_tip, &to)
+                })
+                .await
+            }
+            ResetTarget::Workspace { workspace } => {
+                let (to, mode) = (req.to, req.mode);
+                self.with_workspace_mut(r, &workspace, move |_, w| w.reset(&to, mode))
+                    .await
+            }
+        }
+    }
+
+    async fn list_tree(&self, r: &RepoName, query: ListTree) -> Result<Vec<TreeEntry>> {
+        self.with_repo(r, move |repo| crate::tree_read::list(repo, &query))
+            .await
+    }
+
+    async fn read_blob(&self, r: &RepoName, blob: BlobRef) -> Result<Blob> {
+        self.with_repo(r, move |repo| crate::tree_read::read_blob(repo, &blob))
+            .await
+    }
+
+    async fn put_file(
+        &self,
+        r: &RepoName,
+        ws: &WorkspaceName,
+        path: &RepoPath,
+        content: Bytes,
+        mode: Option<FileMode>,
+    ) -> Result<()> {
+        let path = path.clone();
+        self.with_workspace_mut(r, ws, move |_, w| w.put_file(&path, &content, mode))
+            .await
+    }
+
+    async fn delete_file(&self, r: &RepoName, ws: &WorkspaceName, path: &RepoPath) -> Result<()> {
+        let path = path.clone();
+        self.with_workspace_mut(r, ws, move |_, w| w.delete_file(&path))
+            .await
+    }
+
+    async fn move_file(
+        &self,
+        r: &RepoName,
+        ws: &WorkspaceName,
+        from: &RepoPath,
+        to: &RepoPath,
+    ) -> Result<()> {
+        let (from, to) = (from.clone(), to.clone());
+        self.with_workspace_mut(r, ws, move |_, w| w.move_file(&from, &to))
+            .await
+    }
+
+    async fn create_workspace(
+        &self,
+        r: &RepoName,
+        ws: &WorkspaceName,
+        branch: Option<RefName>,
+    ) -> Result<WorkspaceInfo> {
+        let (r, ws) = (r.clone(), ws.clone());
+        self.run(move |inner| {
+            let repo = Repo::open(inner, &r)?;
+            let lock = inner.lock(&r, Some(&ws));
+            let _guard = lock.lock();
+            let info = workspace::create(&repo, &ws, branch)?;
+            gitapi_storage::sync_fs(inner.layout.root())?;
+            Ok(info)
+        })
+        .await
+    }
+
+    async fn list_workspaces(&self, r: &RepoName) -> Result<Vec<WorkspaceInfo>> {
+        self.with_repo(r, workspace::list).await
+    }
+
+    async fn workspace(&self, r: &RepoName, ws: &WorkspaceName) -> Result<WorkspaceInfo> {
+        self.with_workspace(r, ws, |_, w| w.info()).await
+    }
+
+    async fn remove_workspace(&self, r: &RepoName, ws: &WorkspaceName) -> Result<()> {
+        let (r, ws) = (r.clone(), ws.clone());
+        self.run(move |inner| {
+            let repo = Repo::open(inner, &r)?;
+            let lock = inner.lock(&r, Some(&ws));
+            let _guard = lock.lock();
+            workspace::remove(&repo, &ws)
+        })
+        .await
+    }
+
+    async fn status(&self, r: &RepoName, ws: &WorkspaceName) -> Result<Vec<StatusEntry>> {
+        self.with_workspace(r, ws, |_, w| w.status()).await
+    }
+
+    async fn stage(&self, r: &RepoName, ws: &WorkspaceName, path: &RepoPath) -> Result<()> {
+        let path = path.clone();
+        self.with_workspace_mut(r, ws, move |_, w| w.stage(&path))
+            .await
+    }
+
+    async fn unstage(&self, r: &RepoName, ws: &WorkspaceName, path: &RepoPath) -> Result<()> {
+        let path = path.clone();
+        self.with_workspace_mut(r, ws, move |_, w| w.unstage(&path))
+            .await
+    }
+
+    async fn stage_patch(&self, r: &RepoName, ws: &WorkspaceName, patch: &str) -> Result<()> {
+        let patch = patch.to_owned();
+        self.with_workspace_mut(r, ws, move |_, w| w.stage_patch(&patch))
+            .await
+    }
+
+    async fn discard(&self, r: &RepoName, ws: &WorkspaceName, path: &RepoPath) -> Result<()> {
+        let path = path.clone();
+        self.with_workspace_mut(r, ws, move |_, w| w.discard(&path))
+            .await
+    }
+
+    async fn stash_list(&self, r: &RepoName, ws: &WorkspaceName) -> Result<Vec<StashEntry>> {
+        self.with_workspace(r, ws, |_, w| w.stash_list()).await
+    }
+
+    async fn stash_save(&self, r: &RepoName, req: StashSave) -> Result<StashEntry> {
+        let ws = req.workspace.clone();
+        self.with_stash(r, &ws, move |w| w.stash_save(&req)).await
+    }
+
+    async fn stash_apply(&self, r: &RepoName, ws: &WorkspaceName, index: usize) -> Result<()> {
+        self.with_stash(r, ws, move |w| w.stash_apply(index)).await
+    }
+
+    async fn stash_drop(&self, r: &RepoName, ws: &WorkspaceName, index: usize) -> Result<()> {
+        self.with_stash(r, ws, move |w| w.stash_drop(index)).await
+    }
+
+    async fn diff(&self, r: &RepoName, req: DiffRequest) -> Result<Diff> {
+        let ws = match &req.spec {
+            DiffSpec::Commits { .. } => None,
+            DiffSpec::Index { workspace, .. }
+            | DiffSpec::TreeToWorktree { workspace, .. }
+            | DiffSpec::Worktree { workspace } => Some(workspace.clone()),
+        };
+        match ws {
+            None => {
+                self.with_repo(r, move |repo| match &req.spec {
+                    DiffSpec::Commits { from, to } => {
+                        diff::diff_commits(repo, from.as_ref(), to, &req.options)
+                    }
+                    _ => Err(Error::internal("workspace diffs need a workspace")),
+                })
+                .await
+            }
+            Some(ws) => {
+                self.with_workspace(r, &ws, move |_, w| {
+                    diff::diff_workspace(&w.repo, &w.dir, w.base()?, &req.spec, &req.options)
+                })
+                .await
+            }
+        }
+    }
+
+    async fn blame(&self, r: &RepoName, query: BlameQuery) -> Result<Vec<BlameHunk>> {
+        self.with_repo(r, move |repo| diff::blame(repo, &query))
+            .await
+    }
+
+    async fn merge(&self, r: &RepoName, req: Merge) -> Result<MergeOutcome> {
+        self.with_repo(r, move |repo| merge::merge(repo, &req))
+            .await
+    }
+
+    async fn rebase(&self, r: &RepoName, req: Rebase) -> Result<RebaseOutcome> {
+        self.with_repo(r, move |repo| merge::rebase(repo, &req))
+            .await
+    }
+
+    async fn merge_base(&self, r: &RepoName, a: &Rev, b: &Rev) -> Result<Option<Oid>> {
+        let (a, b) = (a.clone(), b.clone());
+        self.with_repo(r, move |repo| merge::merge_base(repo, &a, &b))
+            .await
+    }
+
+    async fn is_ancestor(&self, r: &RepoName, ancestor: &Rev, descendant: &Rev) -> Result<bool> {
+        let (a, d) = (ancestor.clone(), descendant.clone());
+        self.with_repo(r, move |repo| merge::is_ancestor(repo, &a, &d))
+            .await
+    }
+
+    async fn ahead_behind(&self, r: &RepoName, a: &Rev, b: &Rev) -> Result<AheadBehind> {
+        let (a, b) = (a.clone(), b.clone());
+        self.with_repo(r, move |repo| merge::ahead_behind(repo, &a, &b))
+            .await
+    }
+}
