@@ -406,6 +406,12 @@ impl Workspace {
     }
 
     pub(crate) fn stash_save(&mut self, req: &StashSave) -> Result<StashEntry> {
+        if self.base()?.is_none() {
+            // As git: "You do not have the initial commit yet".
+            return Err(Error::precondition(
+                "the workspace has no commit to stash against",
+            ));
+        }
         let sig = git_signature(&req.stasher)?;
         let mut flags = git2::StashFlags::DEFAULT;
         if req.include_untracked {

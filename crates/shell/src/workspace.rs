@@ -350,6 +350,12 @@ impl Workspace {
     }
 
     pub(crate) fn stash_save(&self, req: &StashSave) -> Result<StashEntry> {
+        if self.base()?.is_none() {
+            // As git: "You do not have the initial commit yet".
+            return Err(Error::precondition(
+                "the workspace has no commit to stash against",
+            ));
+        }
         let before = self.repo.current("refs/stash")?;
         let mut g = self
             .git(Sub::Stash)
