@@ -454,7 +454,71 @@ pub(crate) fn pick_tree(
     if index.has_conflicts() {
         return Err(Error::merge_conflict(what, conflict_paths(&index)?));
     }
+    // The three trees of the merge: the picked change is parent -> commit (reversed for a
+    // revert), applied onto `onto`.
+    let parent_tree = match commit.parent_count() {
+        0 => None,
+        _ => Some(
+            commit
+                .parent(mainline.saturating_sub(1) as usize)
+                .map_err(map_err("reading parent"))?
+                .tree_id(),
+        ),
+    };
+    let (base, theirs) = if revert {
+        (Some(commit.tree_id()), parent_tree)
+    } else {
+        (parent_tree, Some(commit.tree_id()))
+    };
+    let mode_clashes = add_add_mode_conflicts(repo, base, Some(onto.tree_id()), theirs)?;
+    if !mode_clashes.is_empty() {
+        return Err(Error::merge_conflict(what, mode_clashes));
+    }
     index.write_tree_to(repo).map_err(map_err("writing tree"))
+}
+
+/// Paths both sides added (absent from `base`) with the same content but different modes.
+/// git's merge reports those as add/add conflicts; libgit2 merges them silently, so this
+/// engine checks for them itself to give git's answer.
+pub(crate) fn add_add_mode_conflicts(
+    repo: &git2::Repository,
+    base: Option<git2::Oid>,
+    ours: Option<git2::Oid>,
+    theirs: Option<git2::Oid>,
+) -> Result<Vec<String>> {
+    let tree = |id: Option<git2::Oid>| -> Result<Option<git2::Tree<'_>>> {
+        id.map(|i| repo.find_tree(i).map_err(map_err("reading tree")))
+            .transpose()
+    };
+    let base = tree(base)?;
+    let added =
+        |side: Option<git2::Oid>| -> Result<std::collections::HashMap<Vec<u8>, (git2::Oid, u32)>> {
+            let side = tree(side)?;
+            let diff = repo
+                .diff_tree_to_tree(base.as_ref(), side.as_ref(), None)
+                .map_err(map_err("diffing trees"))?;
+            Ok(diff
+                .deltas()
+                .filter(|d| d.status() == git2::Delta::Added)
+                .filter_map(|d| {
+                    let f = d.new_file();
+                    f.path_bytes()
+                        .map(|p| (p.to_vec(), (f.id(), u32::from(f.mode()))))
+                })
+                .collect())
+        };
+    let (ours, theirs) = (added(ours)?, added(theirs)?);
+    let mut clashes: Vec<String> = ours
+        .iter()
+        .filter_map(|(path, (oid, mode))| match theirs.get(path) {
+            Some((toid, tmode)) if toid == oid && tmode != mode => {
+                Some(String::from_utf8_lossy(path).into_owned())
+            }
+            _ => None,
+        })
+        .collect();
+    clashes.sort();
+    Ok(clashes)
 }
 
 pub(crate) fn conflict_paths(index: &git2::Index) -> Result<Vec<String>> {

@@ -5,7 +5,9 @@ use gitapi_core::{
     RebaseStep, Result, Rev, Signing,
 };
 
-use crate::commits::{NewCommit, advance, checked_tip, conflict_paths, pick_tree};
+use crate::commits::{
+    NewCommit, add_add_mode_conflicts, advance, checked_tip, conflict_paths, pick_tree,
+};
 use crate::convert::{self, git_oid, map_err, oid};
 use crate::refs::resolve_commit;
 
@@ -98,6 +100,17 @@ pub(crate) fn merge(repo: &git2::Repository, req: &Merge) -> Result<MergeOutcome
         .map_err(map_err("merging"))?;
     if index.has_conflicts() {
         return Err(Error::merge_conflict("merge", conflict_paths(&index)?));
+    }
+    let base = repo
+        .merge_base(tip, src)
+        .ok()
+        .map(|b| repo.find_commit(b).map(|c| c.tree_id()))
+        .transpose()
+        .map_err(map_err("reading merge base"))?;
+    let mode_clashes =
+        add_add_mode_conflicts(repo, base, Some(target.tree_id()), Some(source.tree_id()))?;
+    if !mode_clashes.is_empty() {
+        return Err(Error::merge_conflict("merge", mode_clashes));
     }
     let tree = index
         .write_tree_to(repo)

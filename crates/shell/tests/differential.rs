@@ -478,3 +478,22 @@ fn engines_agree_on_a_fixed_history() {
     ];
     check(ops).expect("engines agree");
 }
+
+/// Regression, found by the random test: cherry-picking a root commit onto a branch that added
+/// the same file with another mode. git reports an add/add conflict (checked by hand with
+/// `git cherry-pick`); libgit2 merged it silently and called the pick empty.
+#[test]
+fn add_add_with_different_modes_conflicts_on_both_engines() {
+    check(vec![
+        Op::Commit {
+            branch: 0,
+            acts: vec![Act::Put(2, 2, true)],
+        },
+        Op::CherryPick {
+            from: 0,
+            back: 1,
+            onto: 0,
+        },
+    ])
+    .expect("engines agree");
+}
