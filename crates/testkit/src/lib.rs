@@ -13,5 +13,6 @@
 //! This crate is test support: its helpers panic with a message that says what failed instead of
 //! returning errors.
 
+pub mod bigrepo;
 pub mod conformance;
 pub mod git;
