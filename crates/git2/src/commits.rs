@@ -477,9 +477,9 @@ pub(crate) fn pick_tree(
     index.write_tree_to(repo).map_err(map_err("writing tree"))
 }
 
-/// Paths both sides added (absent from `base`) with the same content but different modes.
-/// git's merge reports those as add/add conflicts; libgit2 merges them silently, so this
-/// engine checks for them itself to give git's answer.
+/// Paths both sides added (absent from `base`) with different modes. git's merge reports those
+/// as add/add conflicts whatever their content; libgit2 merges them silently, so this engine
+/// checks for them itself to give git's answer.
 pub(crate) fn add_add_mode_conflicts(
     repo: &git2::Repository,
     base: Option<git2::Oid>,
@@ -510,10 +510,8 @@ pub(crate) fn add_add_mode_conflicts(
     let (ours, theirs) = (added(ours)?, added(theirs)?);
     let mut clashes: Vec<String> = ours
         .iter()
-        .filter_map(|(path, (oid, mode))| match theirs.get(path) {
-            Some((toid, tmode)) if toid == oid && tmode != mode => {
-                Some(String::from_utf8_lossy(path).into_owned())
-            }
+        .filter_map(|(path, (_, mode))| match theirs.get(path) {
+            Some((_, tmode)) if tmode != mode => Some(String::from_utf8_lossy(path).into_owned()),
             _ => None,
         })
         .collect();
