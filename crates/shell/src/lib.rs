@@ -98,6 +98,9 @@ pub(crate) struct Inner {
     pub(crate) config: Config,
     pub(crate) dog: Watchdog,
     pub(crate) pool: Arc<CatFilePool>,
+    /// Parsed trees by id: a tree id names its content forever, so entries never go stale,
+    /// and a path lookup skips the cat-file round trip and the parse for every cached level.
+    pub(crate) trees: moka::sync::Cache<gitapi_core::Oid, Arc<[parse::RawEntry]>>,
     permits: Semaphore,
     locks: Mutex<HashMap<LockKey, Arc<Mutex<()>>>>,
 }
@@ -115,6 +118,12 @@ impl ShellBackend {
                 layout: Layout::new(config.data_dir.clone()),
                 permits: Semaphore::new(config.max_blocking.max(1)),
                 locks: Mutex::new(HashMap::new()),
+                trees: moka::sync::Cache::builder()
+                    .max_capacity(1_000_000)
+                    .weigher(|_, t: &Arc<[parse::RawEntry]>| {
+                        u32::try_from(t.len()).unwrap_or(u32::MAX).max(1)
+                    })
+                    .build(),
                 dog,
                 pool,
                 config,

@@ -222,11 +222,22 @@ impl Repo {
 
     /// The entries of a tree object.
     pub(crate) fn tree(&self, oid: Oid) -> Result<Vec<RawEntry>> {
-        match self.read(&oid.to_string())? {
-            Some((_, ObjectKind::Tree, data)) => Ok(parse::parse_tree(&data)?),
-            Some(_) => Err(Error::invalid(format!("object {oid} is not a tree"))),
-            None => Err(Error::not_found(format!("tree {oid} does not exist"))),
+        Ok(self.cached_tree(oid)?.to_vec())
+    }
+
+    /// A parsed tree, from the cache when it was read before. Callers only ask for trees they
+    /// reached from this repository's own commits and trees, so the cache can be shared.
+    pub(crate) fn cached_tree(&self, oid: Oid) -> Result<Arc<[RawEntry]>> {
+        if let Some(t) = self.inner.trees.get(&oid) {
+            return Ok(t);
         }
+        let parsed: Arc<[RawEntry]> = match self.read(&oid.to_string())? {
+            Some((_, ObjectKind::Tree, data)) => parse::parse_tree(&data)?.into(),
+            Some(_) => return Err(Error::invalid(format!("object {oid} is not a tree"))),
+            None => return Err(Error::not_found(format!("tree {oid} does not exist"))),
+        };
+        self.inner.trees.insert(oid, Arc::clone(&parsed));
+        Ok(parsed)
     }
 
     /// The entry at `path` under `tree`; `None` when a component is missing or runs through
@@ -235,8 +246,8 @@ impl Repo {
         let mut at = tree;
         let comps: Vec<&str> = path.split('/').collect();
         for (i, c) in comps.iter().enumerate() {
-            let entries = self.tree(at)?;
-            let Some(e) = entries.into_iter().find(|e| e.name == c.as_bytes()) else {
+            let entries = self.cached_tree(at)?;
+            let Some(e) = entries.iter().find(|e| e.name == c.as_bytes()).cloned() else {
                 return Ok(None);
             };
             if i + 1 == comps.len() {
