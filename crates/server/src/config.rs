@@ -1,0 +1,440 @@
+//! The server's configuration: a versioned TOML file, environment overrides and command-line
+//! flags, validated into a typed [`Config`] before anything starts.
+//!
+//! Precedence, lowest first: embedded defaults, the file, the environment, the flags.
+//!
+//! ```toml
+//! version = 1
+//!
+//! [server]
+//! listen = "127.0.0.1:8080"
+//! data_dir = "./gitapi-data"
+//! engine = "libgit2"
+//! allow_local_clone = false
+//!
+//! [limits]
+//! max_body_bytes = 33554432
+//! max_blob_bytes = 16777216
+//! deadline_secs = 30
+//!
+//! [[tokens]]
+//! name = "ci"
+//! token = "a-long-random-secret-string"
+//! scopes = ["read", "write"]
+//! repos = ["team-*"]
+//! ```
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use gitapi_service::{Limits, RepoPattern, Scope, ServiceConfig, TokenGrant};
+
+/// The only config file version this build reads.
+pub const CONFIG_VERSION: u32 = 1;
+
+/// Why a configuration was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file is not valid TOML of the expected shape.
+    #[error("config file is not valid: {0}")]
+    Parse(#[from] toml::de::Error),
+    /// The file has another version.
+    #[error("config version {found} is not supported (this build reads version {CONFIG_VERSION})")]
+    Version {
+        /// The version in the file.
+        found: u32,
+    },
+    /// A value is not valid.
+    #[error("{key} = {value:?} is not valid: {why}")]
+    Invalid {
+        /// Where the value came from (a file key, an environment variable or a flag).
+        key: String,
+        /// The value.
+        value: String,
+        /// Why.
+        why: String,
+    },
+}
+
+fn invalid(key: &str, value: impl Into<String>, why: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.to_owned(),
+        value: value.into(),
+        why: why.into(),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    version: u32,
+    #[serde(default)]
+    server: ServerSection,
+    #[serde(default)]
+    limits: LimitsSection,
+    #[serde(default)]
+    tokens: Vec<TokenSection>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServerSection {
+    listen: Option<String>,
+    data_dir: Option<PathBuf>,
+    engine: Option<String>,
+    allow_local_clone: Option<bool>,
+    max_blocking: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LimitsSection {
+    max_body_bytes: Option<usize>,
+    max_blob_bytes: Option<usize>,
+    deadline_secs: Option<u64>,
+    max_log_page: Option<usize>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenSection {
+    name: String,
+    token: String,
+    scopes: Vec<String>,
+    repos: Vec<String>,
+}
+
+/// Which engine serves requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EngineKind {
+    /// libgit2 in process (`gitapi-git2`).
+    Libgit2,
+}
+
+impl EngineKind {
+    fn parse(key: &str, s: &str) -> Result<Self, ConfigError> {
+        match s {
+            "libgit2" | "git2" => Ok(Self::Libgit2),
+            "shell" => Err(invalid(
+                key,
+                s,
+                "the git CLI engine is not part of this build yet; use libgit2",
+            )),
+            _ => Err(invalid(key, s, "expected libgit2 or shell")),
+        }
+    }
+}
+
+/// Values given on the command line; they win over the file and the environment.
+#[derive(Debug, Clone, Default)]
+pub struct Flags {
+    /// `--data`.
+    pub data_dir: Option<PathBuf>,
+    /// `--listen`.
+    pub listen: Option<String>,
+    /// `--allow-local-clone`.
+    pub allow_local_clone: bool,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// The engine.
+    pub engine: EngineKind,
+    /// Blocking engine calls at once.
+    pub max_blocking: usize,
+    /// What the service needs (data directory, tokens, limits, clone policy).
+    pub service: ServiceConfig,
+}
+
+impl Config {
+    /// The embedded defaults: `./gitapi-data`, `127.0.0.1:8080`, libgit2, open local mode.
+    pub fn defaults() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            engine: EngineKind::Libgit2,
+            max_blocking: 64,
+            service: ServiceConfig::new("./gitapi-data"),
+        }
+    }
+
+    /// Builds a configuration from an optional file's text, the environment (passed in, so
+    /// tests need not touch the process's) and flags.
+    ///
+    /// Environment variables: `GITAPI_DATA_DIR`, `GITAPI_LISTEN`, `GITAPI_ALLOW_LOCAL_CLONE`,
+    /// `GITAPI_MAX_BODY_BYTES`, `GITAPI_MAX_BLOB_BYTES`, `GITAPI_DEADLINE_SECS`,
+    /// `GITAPI_MAX_LOG_PAGE`, `GITAPI_MAX_BLOCKING` and `GIT_BACKEND` (`libgit2` or `shell`).
+    pub fn load(
+        file: Option<&str>,
+        env: &HashMap<String, String>,
+        flags: &Flags,
+    ) -> Result<Self, ConfigError> {
+        let file: FileConfig = match file {
+            Some(text) => {
+                let f: FileConfig = toml::from_str(text)?;
+                if f.version != CONFIG_VERSION {
+                    return Err(ConfigError::Version { found: f.version });
+                }
+                f
+            }
+            None => FileConfig {
+                version: CONFIG_VERSION,
+                ..FileConfig::default()
+            },
+        };
+        let mut c = Self::defaults();
+        let limits = &mut c.service.limits;
+
+        // The file.
+        if let Some(l) = &file.server.listen {
+            c.listen = parse_addr("server.listen", l)?;
+        }
+        if let Some(d) = &file.server.data_dir {
+            c.service.data_dir = d.clone();
+        }
+        if let Some(e) = &file.server.engine {
+            c.engine = EngineKind::parse("server.engine", e)?;
+        }
+        if let Some(a) = file.server.allow_local_clone {
+            c.service.allow_local_clone = a;
+        }
+        if let Some(n) = file.server.max_blocking {
+            c.max_blocking = n;
+        }
+        apply_limits(limits, &file.limits);
+        for t in &file.tokens {
+            c.service.tokens.push(token(t)?);
+        }
+
+        // The environment.
+        let get = |k: &str| env.get(k).map(String::as_str);
+        if let Some(v) = get("GITAPI_DATA_DIR") {
+            c.service.data_dir = PathBuf::from(v);
+        }
+        if let Some(v) = get("GITAPI_LISTEN") {
+            c.listen = parse_addr("GITAPI_LISTEN", v)?;
+        }
+        if let Some(v) = get("GIT_BACKEND") {
+            c.engine = EngineKind::parse("GIT_BACKEND", v)?;
+        }
+        if let Some(v) = get("GITAPI_ALLOW_LOCAL_CLONE") {
+            c.service.allow_local_clone = parse_bool("GITAPI_ALLOW_LOCAL_CLONE", v)?;
+        }
+        let limits = &mut c.service.limits;
+        if let Some(v) = get("GITAPI_MAX_BODY_BYTES") {
+            limits.max_body_bytes = parse_num("GITAPI_MAX_BODY_BYTES", v)?;
+        }
+        if let Some(v) = get("GITAPI_MAX_BLOB_BYTES") {
+            limits.max_blob_bytes = parse_num("GITAPI_MAX_BLOB_BYTES", v)?;
+        }
+        if let Some(v) = get("GITAPI_DEADLINE_SECS") {
+            limits.deadline = Duration::from_secs(parse_num("GITAPI_DEADLINE_SECS", v)?);
+        }
+        if let Some(v) = get("GITAPI_MAX_LOG_PAGE") {
+            limits.max_log_page = parse_num("GITAPI_MAX_LOG_PAGE", v)?;
+        }
+        if let Some(v) = get("GITAPI_MAX_BLOCKING") {
+            c.max_blocking = parse_num("GITAPI_MAX_BLOCKING", v)?;
+        }
+
+        // The flags.
+        if let Some(d) = &flags.data_dir {
+            c.service.data_dir = d.clone();
+        }
+        if let Some(l) = &flags.listen {
+            c.listen = parse_addr("--listen", l)?;
+        }
+        if flags.allow_local_clone {
+            c.service.allow_local_clone = true;
+        }
+        c.validate()?;
+        Ok(c)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let l = &self.service.limits;
+        if l.max_body_bytes < 1024 {
+            return Err(invalid(
+                "max_body_bytes",
+                l.max_body_bytes.to_string(),
+                "below 1024",
+            ));
+        }
+        if l.max_blob_bytes == 0 || l.max_blob_bytes > l.max_body_bytes {
+            return Err(invalid(
+                "max_blob_bytes",
+                l.max_blob_bytes.to_string(),
+                "must be above 0 and at most max_body_bytes",
+            ));
+        }
+        if l.deadline.is_zero() {
+            return Err(invalid("deadline_secs", "0", "must be above 0"));
+        }
+        if l.max_log_page == 0 || l.max_log_page > 10_000 {
+            return Err(invalid(
+                "max_log_page",
+                l.max_log_page.to_string(),
+                "must be 1 to 10000",
+            ));
+        }
+        if self.max_blocking == 0 {
+            return Err(invalid("max_blocking", "0", "must be above 0"));
+        }
+        if self.service.data_dir.as_os_str().is_empty() {
+            return Err(invalid("data_dir", "", "must not be empty"));
+        }
+        let mut names: Vec<&str> = self
+            .service
+            .tokens
+            .iter()
+            .map(|t| t.name.as_str())
+            .collect();
+        names.sort_unstable();
+        if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+            return Err(invalid("tokens.name", w[0], "names must be unique"));
+        }
+        Ok(())
+    }
+}
+
+fn apply_limits(limits: &mut Limits, s: &LimitsSection) {
+    if let Some(v) = s.max_body_bytes {
+        limits.max_body_bytes = v;
+    }
+    if let Some(v) = s.max_blob_bytes {
+        limits.max_blob_bytes = v;
+    }
+    if let Some(v) = s.deadline_secs {
+        limits.deadline = Duration::from_secs(v);
+    }
+    if let Some(v) = s.max_log_page {
+        limits.max_log_page = v;
+    }
+}
+
+fn token(t: &TokenSection) -> Result<TokenGrant, ConfigError> {
+    let key = format!("tokens[{:?}]", t.name);
+    let mut scope = None;
+    for s in &t.scopes {
+        let parsed = Scope::parse(s).map_err(|e| invalid(&key, s.clone(), e.message()))?;
+        scope = scope.max(Some(parsed));
+    }
+    let scope = scope.ok_or_else(|| invalid(&key, "", "a token needs at least one scope"))?;
+    let repos = t
+        .repos
+        .iter()
+        .map(|p| RepoPattern::new(p).map_err(|e| invalid(&key, p.clone(), e.message())))
+        .collect::<Result<Vec<_>, _>>()?;
+    // The secret never goes into an error message.
+    TokenGrant::new(&t.name, &t.token, scope, repos)
+        .map_err(|e| invalid(&key, "<secret>", e.message()))
+}
+
+fn parse_addr(key: &str, v: &str) -> Result<SocketAddr, ConfigError> {
+    v.parse()
+        .map_err(|_| invalid(key, v, "expected an address such as 127.0.0.1:8080"))
+}
+
+fn parse_bool(key: &str, v: &str) -> Result<bool, ConfigError> {
+    match v {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(invalid(key, v, "expected true or false")),
+    }
+}
+
+fn parse_num<T: std::str::FromStr>(key: &str, v: &str) -> Result<T, ConfigError> {
+    v.parse().map_err(|_| invalid(key, v, "expected a number"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_without_file() -> Result<(), ConfigError> {
+        let c = Config::load(None, &HashMap::new(), &Flags::default())?;
+        assert_eq!(c.listen, SocketAddr::from(([127, 0, 0, 1], 8080)));
+        assert_eq!(c.service.data_dir, PathBuf::from("./gitapi-data"));
+        assert!(c.service.tokens.is_empty());
+        assert!(!c.service.allow_local_clone);
+        Ok(())
+    }
+
+    #[test]
+    fn file_then_env_then_flags() -> Result<(), ConfigError> {
+        let file = r#"
+            version = 1
+            [server]
+            listen = "127.0.0.1:9000"
+            data_dir = "/from/file"
+            [limits]
+            deadline_secs = 5
+            [[tokens]]
+            name = "ci"
+            token = "0123456789abcdef0123"
+            scopes = ["read", "write"]
+            repos = ["team-*"]
+        "#;
+        let e = env(&[
+            ("GITAPI_LISTEN", "127.0.0.1:9001"),
+            ("GIT_BACKEND", "libgit2"),
+        ]);
+        let c = Config::load(Some(file), &e, &Flags::default())?;
+        assert_eq!(c.listen.port(), 9001);
+        assert_eq!(c.service.data_dir, PathBuf::from("/from/file"));
+        assert_eq!(c.service.limits.deadline, Duration::from_secs(5));
+        assert_eq!(c.service.tokens.len(), 1);
+        assert_eq!(c.service.tokens[0].scope, Scope::Write);
+        let flags = Flags {
+            listen: Some("127.0.0.1:9002".into()),
+            data_dir: Some("/from/flag".into()),
+            allow_local_clone: true,
+        };
+        let c = Config::load(Some(file), &e, &flags)?;
+        assert_eq!(c.listen.port(), 9002);
+        assert_eq!(c.service.data_dir, PathBuf::from("/from/flag"));
+        assert!(c.service.allow_local_clone);
+        Ok(())
+    }
+
+    #[test]
+    fn refuses_bad_files() {
+        let none = HashMap::new();
+        let f = Flags::default();
+        assert!(matches!(
+            Config::load(Some("version = 2"), &none, &f),
+            Err(ConfigError::Version { found: 2 })
+        ));
+        assert!(matches!(
+            Config::load(Some("version = 1\nunknown = 1"), &none, &f),
+            Err(ConfigError::Parse(_))
+        ));
+        assert!(matches!(
+            Config::load(Some("version = 1\n[server]\nlisten = \"nope\""), &none, &f),
+            Err(ConfigError::Invalid { .. })
+        ));
+        let short_token = "version = 1\n[[tokens]]\nname = \"a\"\ntoken = \"short\"\nscopes = [\"read\"]\nrepos = [\"*\"]";
+        let err = Config::load(Some(short_token), &none, &f).err();
+        assert!(matches!(err, Some(ConfigError::Invalid { .. })));
+        assert!(
+            !format!("{err:?}").contains("\"short\""),
+            "the secret must not leak"
+        );
+        assert!(Config::load(None, &env(&[("GIT_BACKEND", "cvs")]), &f).is_err());
+        assert!(Config::load(None, &env(&[("GITAPI_DEADLINE_SECS", "x")]), &f).is_err());
+    }
+}

@@ -1,0 +1,125 @@
+//! `gitapi`: serves Git repositories over HTTP.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+
+use gitapi_server::{Config, Flags};
+
+/// gitapi: a Git repository service. Keeps many bare repositories in one data directory and
+/// serves every Git operation over a REST API (OpenAPI document at /openapi.json).
+#[derive(Debug, Parser)]
+#[command(name = "gitapi", version, about, long_about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serves the REST API (HTTP/1.1 and h2c on one port) until SIGINT or SIGTERM; in-flight
+    /// requests finish first.
+    ///
+    /// Runs on embedded defaults: data in ./gitapi-data, listening on 127.0.0.1:8080, the
+    /// libgit2 engine, and open local mode (no token) unless the config file names tokens.
+    /// Settings come from the defaults, then the config file, then GITAPI_* environment
+    /// variables (GITAPI_DATA_DIR, GITAPI_LISTEN, GITAPI_ALLOW_LOCAL_CLONE,
+    /// GITAPI_MAX_BODY_BYTES, GITAPI_MAX_BLOB_BYTES, GITAPI_DEADLINE_SECS, GITAPI_MAX_LOG_PAGE,
+    /// GITAPI_MAX_BLOCKING, GIT_BACKEND), then these flags.
+    Serve(ServeArgs),
+    /// Validates the configuration (file, environment, flags) and prints what would run.
+    CheckConfig(ServeArgs),
+    /// Prints the OpenAPI 3.1 document of the REST API.
+    Openapi,
+}
+
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    /// The data directory (repositories, workspaces, service state).
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// The address to listen on, e.g. 127.0.0.1:8080 (port 0 picks a free port).
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<String>,
+    /// A TOML config file (version = 1).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Allow clones and mirrors from file:// URLs and loopback, private and link-local hosts.
+    #[arg(long)]
+    allow_local_clone: bool,
+}
+
+fn load(args: &ServeArgs) -> anyhow::Result<Config> {
+    let text = match &args.config {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .with_context(|| format!("reading config file {}", path.display()))?,
+        ),
+        None => None,
+    };
+    let env: HashMap<String, String> = std::env::vars().collect();
+    let flags = Flags {
+        data_dir: args.data.clone(),
+        listen: args.listen.clone(),
+        allow_local_clone: args.allow_local_clone,
+    };
+    Ok(Config::load(text.as_deref(), &env, &flags)?)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match cli.command {
+        Command::Serve(args) => {
+            let config = load(&args)?;
+            let listener = tokio::net::TcpListener::bind(config.listen)
+                .await
+                .with_context(|| format!("listening on {}", config.listen))?;
+            let addr = listener.local_addr()?;
+            eprintln!("gitapi listening on http://{addr}");
+            gitapi_server::run(config, listener, shutdown_signal()).await?;
+        }
+        Command::CheckConfig(args) => {
+            let config = load(&args)?;
+            println!("{config:#?}");
+        }
+        Command::Openapi => {
+            println!("{}", gitapi_server::openapi().to_pretty_json()?);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,244 @@
+//! Trees and files: directory listings, raw blob content (with ETag), and file writes in a
+//! workspace's work tree.
+
+use axum::extract::{OriginalUri, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use gitapi_core::{BlobRef, Error, FileMode, ListTree, Oid, TreeEntry};
+
+use super::{PageQuery, Paged, de, no_content, page_vec, repo, repo_path, rev, workspace};
+use crate::error::ApiResult;
+use crate::extract::{Caller, Json, Path, Query, RawBody};
+use crate::schema;
+use crate::state::AppState;
+
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_files))
+        .routes(routes!(get_blob))
+        .routes(routes!(put_file, delete_file))
+        .routes(routes!(move_file))
+}
+
+/// A directory listing query.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct FilesQuery {
+    /// The tree-ish (default `HEAD`).
+    rev: Option<String>,
+    /// The directory (the root when absent).
+    path: Option<String>,
+    /// List everything below, files only (`1`/`true`), as `git ls-tree -r`.
+    #[serde(default, deserialize_with = "de::flag")]
+    #[param(value_type = Option<bool>)]
+    recursive: bool,
+    /// At most this many (default 100, at most 1000).
+    limit: Option<usize>,
+    /// The `nextCursor` of the previous page.
+    cursor: Option<String>,
+}
+
+/// Lists a directory of a tree-ish, sorted as git sorts.
+#[utoipa::path(get, path = "/v1/repos/{repo}/files", tag = "files",
+    params(("repo" = String, Path, description = "repository name"), FilesQuery),
+    responses((status = 200, body = schema::TreePage)))]
+async fn list_files(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    Path(name): Path<String>,
+    Query(q): Query<FilesQuery>,
+    OriginalUri(uri): OriginalUri,
+) -> ApiResult<Paged<TreeEntry>> {
+    let query = ListTree {
+        rev: rev(q.rev.as_deref().unwrap_or("HEAD"))?,
+        path: q.path.as_deref().map(repo_path).transpose()?,
+        recursive: q.recursive,
+    };
+    let entries = s.svc.list_tree(&who, &repo(&name)?, query).await?;
+    let page = PageQuery {
+        limit: q.limit,
+        cursor: q.cursor,
+    };
+    page_vec(entries, &page, uri)
+}
+
+/// Which blob to read: `rev` and `path`, or `oid`.
+#[derive(Debug, Deserialize, Serialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct BlobQuery {
+    /// The tree-ish (default `HEAD`), with `path`.
+    rev: Option<String>,
+    /// The file's path.
+    path: Option<String>,
+    /// Or the blob's id.
+    #[param(value_type = Option<String>)]
+    oid: Option<Oid>,
+}
+
+/// A content type from the file name; `application/octet-stream` when unknown. Text types are
+/// served as plain text so a browser never runs what it reads (no `text/html`).
+fn content_type(path: Option<&str>) -> &'static str {
+    let ext = path
+        .and_then(|p| p.rsplit('/').next())
+        .and_then(|f| f.rsplit_once('.'))
+        .map(|(_, e)| e.to_ascii_lowercase());
+    match ext.as_deref() {
+        Some(
+            "txt" | "md" | "rs" | "toml" | "c" | "h" | "py" | "go" | "sh" | "yml" | "yaml" | "html"
+            | "htm" | "css" | "js" | "ts" | "java" | "rb" | "cfg" | "ini" | "csv" | "lock" | "xml"
+            | "svg",
+        ) => "text/plain; charset=utf-8",
+        Some("json") => "application/json",
+        Some("png") => "image/png",
+        Some("jpg" | "jpeg") => "image/jpeg",
+        Some("gif") => "image/gif",
+        Some("pdf") => "application/pdf",
+        Some("gz") => "application/gzip",
+        Some("zip") => "application/zip",
+        _ => "application/octet-stream",
+    }
+}
+
+fn etag_matches(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get_all(IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().trim_start_matches("W/"))
+        .any(|t| t == etag || t == "*")
+}
+
+/// Raw file content. `ETag` is the blob id; `If-None-Match` with it answers `304`.
+#[utoipa::path(get, path = "/v1/repos/{repo}/blob", tag = "files",
+    params(("repo" = String, Path, description = "repository name"), BlobQuery),
+    responses((status = 200, description = "the bytes", body = Vec<u8>, content_type = "application/octet-stream",
+               headers(("ETag" = String, description = "the blob id, quoted"))),
+              (status = 304, description = "not modified")))]
+async fn get_blob(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    Path(name): Path<String>,
+    Query(q): Query<BlobQuery>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let r = repo(&name)?;
+    let blob = match (q.oid, q.path.as_deref()) {
+        (Some(oid), None) if q.rev.is_none() => BlobRef::ByOid(oid),
+        (None, Some(path)) => BlobRef::ByPath {
+            rev: rev(q.rev.as_deref().unwrap_or("HEAD"))?,
+            path: repo_path(path)?,
+        },
+        _ => return Err(Error::invalid("give rev and path, or oid").into()),
+    };
+    // A path names a blob only through a ref that can move, so resolve it first and answer
+    // 304 before reading content.
+    let stream = s.svc.stream_blob(&who, &r, blob).await?;
+    let etag = format!("\"{}\"", stream.oid);
+    let mut res = if etag_matches(&headers, &etag) {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        let mut res = axum::body::Body::from_stream(stream.chunks).into_response();
+        res.headers_mut().insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static(content_type(q.path.as_deref())),
+        );
+        res.headers_mut()
+            .insert(CONTENT_LENGTH, HeaderValue::from(stream.size));
+        res
+    };
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        res.headers_mut().insert(ETAG, v);
+    }
+    res.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    res.headers_mut().insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    Ok(res)
+}
+
+/// How to write a work-tree file.
+#[derive(Debug, Deserialize, Serialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct PutFileQuery {
+    /// `regular`, `executable` or `symlink` (content is the target); kept when absent.
+    #[param(value_type = Option<String>)]
+    mode: Option<FileMode>,
+}
+
+/// Writes a file into a workspace's work tree (not staged); the body is the content.
+#[utoipa::path(put, path = "/v1/repos/{repo}/workspaces/{workspace}/files/{*path}", tag = "files",
+    params(("repo" = String, Path, description = "repository name"),
+           ("workspace" = String, Path, description = "workspace name"),
+           ("path" = String, Path, description = "the file's path"),
+           PutFileQuery),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 204, description = "written")))]
+async fn put_file(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    Path((name, ws, path)): Path<(String, String, String)>,
+    Query(q): Query<PutFileQuery>,
+    RawBody(content): RawBody,
+) -> ApiResult<StatusCode> {
+    let (r, ws, path) = (repo(&name)?, workspace(Some(&ws))?, repo_path(&path)?);
+    s.svc
+        .put_file(&who, &r, &ws, &path, content, q.mode)
+        .await?;
+    Ok(no_content())
+}
+
+/// Removes a file from a workspace's work tree (not staged).
+#[utoipa::path(delete, path = "/v1/repos/{repo}/workspaces/{workspace}/files/{*path}", tag = "files",
+    params(("repo" = String, Path, description = "repository name"),
+           ("workspace" = String, Path, description = "workspace name"),
+           ("path" = String, Path, description = "the file's path")),
+    responses((status = 204, description = "removed")))]
+async fn delete_file(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    Path((name, ws, path)): Path<(String, String, String)>,
+) -> ApiResult<StatusCode> {
+    let (r, ws, path) = (repo(&name)?, workspace(Some(&ws))?, repo_path(&path)?);
+    s.svc.delete_file(&who, &r, &ws, &path).await?;
+    Ok(no_content())
+}
+
+/// A move in a work tree.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct MoveBody {
+    /// From.
+    from: String,
+    /// To.
+    to: String,
+}
+
+/// Moves a file in a workspace's work tree (not staged).
+#[utoipa::path(post, path = "/v1/repos/{repo}/workspaces/{workspace}/moves", tag = "files",
+    params(("repo" = String, Path, description = "repository name"),
+           ("workspace" = String, Path, description = "workspace name")),
+    request_body = MoveBody,
+    responses((status = 204, description = "moved")))]
+async fn move_file(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    Path((name, ws)): Path<(String, String)>,
+    Json(body): Json<MoveBody>,
+) -> ApiResult<StatusCode> {
+    let (r, ws) = (repo(&name)?, workspace(Some(&ws))?);
+    let (from, to) = (repo_path(&body.from)?, repo_path(&body.to)?);
+    s.svc.move_file(&who, &r, &ws, &from, &to).await?;
+    Ok(no_content())
+}

@@ -1,0 +1,246 @@
+//! The REST door: one resource tree under `/v1`, one router per area.
+//!
+//! Handlers parse every user string into a core type once ([`RepoName`], [`RefName`],
+//! [`RepoPath`], [`Rev`]), call one [`gitapi_service::RepoService`] method and map its answer;
+//! they hold no Git logic.
+
+use axum::http::header::{HeaderValue, LINK};
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+
+use gitapi_core::{Error, RefName, RepoName, RepoPath, Rev, Signature, WorkspaceName};
+use gitapi_service::{decode_cursor, encode_cursor};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub(crate) mod commits;
+pub(crate) mod files;
+pub(crate) mod history;
+pub(crate) mod refs;
+pub(crate) mod repos;
+pub(crate) mod workspaces;
+
+/// Every REST route, with its OpenAPI description.
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .merge(repos::routes())
+        .merge(refs::routes())
+        .merge(commits::routes())
+        .merge(files::routes())
+        .merge(workspaces::routes())
+        .merge(history::routes())
+}
+
+// --- Parsing at the edge ---
+
+pub(crate) fn repo(s: &str) -> Result<RepoName, ApiError> {
+    Ok(RepoName::new(s)?)
+}
+
+pub(crate) fn rev(s: &str) -> Result<Rev, ApiError> {
+    Ok(Rev::new(s)?)
+}
+
+pub(crate) fn repo_path(s: &str) -> Result<RepoPath, ApiError> {
+    Ok(RepoPath::new(s)?)
+}
+
+pub(crate) fn workspace(s: Option<&str>) -> Result<WorkspaceName, ApiError> {
+    Ok(match s {
+        Some(s) => WorkspaceName::new(s)?,
+        None => WorkspaceName::default_workspace(),
+    })
+}
+
+/// A branch given short (`main`) or full (`refs/heads/main`). A short name may not start with
+/// `-`, as `git check-ref-format --branch` refuses it (it reads as an option to git).
+pub(crate) fn branch(s: &str) -> Result<RefName, Error> {
+    if s.starts_with('-') {
+        return Err(Error::invalid(format!("branch name {s:?} starts with '-'")));
+    }
+    RefName::branch_or_full(s)
+}
+
+/// A ref from a wildcard path segment: `/refs/heads/main` names `refs/heads/main`.
+pub(crate) fn ref_from_path(rest: &str) -> Result<RefName, ApiError> {
+    Ok(RefName::new(format!("refs/{rest}"))?)
+}
+
+/// Serde helpers for request fields.
+pub(crate) mod de {
+    use super::*;
+
+    /// A branch given short (`main`) or full (`refs/heads/main`).
+    pub(crate) fn branch<'de, D: Deserializer<'de>>(d: D) -> Result<RefName, D::Error> {
+        let s = String::deserialize(d)?;
+        super::branch(&s).map_err(serde::de::Error::custom)
+    }
+
+    /// An optional branch given short or full.
+    pub(crate) fn opt_branch<'de, D: Deserializer<'de>>(d: D) -> Result<Option<RefName>, D::Error> {
+        match Option::<String>::deserialize(d)? {
+            Some(s) => super::branch(&s)
+                .map(Some)
+                .map_err(serde::de::Error::custom),
+            None => Ok(None),
+        }
+    }
+
+    /// A query flag: `1`, `true`, `0`, `false` (absent: false).
+    pub(crate) fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+        match String::deserialize(d)?.as_str() {
+            "1" | "true" => Ok(true),
+            "0" | "false" | "" => Ok(false),
+            other => Err(serde::de::Error::custom(format!(
+                "{other:?} is not a flag (1, 0, true or false)"
+            ))),
+        }
+    }
+}
+
+/// A person as a client gives one: the time defaults to now and the offset to UTC.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct Person {
+    /// The name.
+    name: String,
+    /// The email.
+    email: String,
+    /// Seconds since the Unix epoch; now when absent.
+    time: Option<i64>,
+    /// Minutes east of UTC; 0 when absent.
+    offset_minutes: Option<i32>,
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+impl Person {
+    pub(crate) fn signature(&self) -> Result<Signature, ApiError> {
+        Ok(Signature::new(
+            self.name.clone(),
+            self.email.clone(),
+            self.time.unwrap_or_else(now),
+            self.offset_minutes.unwrap_or(0),
+        )?)
+    }
+}
+
+/// The identity the server commits as when a request names none.
+pub(crate) fn server_identity() -> Result<Signature, ApiError> {
+    Ok(Signature::new("gitapi", "gitapi@localhost", now(), 0)?)
+}
+
+pub(crate) fn opt_signature(p: &Option<Person>) -> Result<Option<Signature>, ApiError> {
+    p.as_ref().map(Person::signature).transpose()
+}
+
+// --- Pagination ---
+
+/// Page parameters of a listing.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct PageQuery {
+    /// At most this many items (default 100, at most 1000).
+    pub(crate) limit: Option<usize>,
+    /// The `nextCursor` of the previous page (also in the `Link: rel="next"` header).
+    pub(crate) cursor: Option<String>,
+}
+
+impl PageQuery {
+    pub(crate) fn request(&self) -> gitapi_core::PageRequest {
+        gitapi_core::PageRequest {
+            limit: self.limit.unwrap_or(0),
+            cursor: self.cursor.clone(),
+        }
+    }
+}
+
+/// One page of a listing, with a `Link` header to the next page.
+#[derive(Debug)]
+pub(crate) struct Paged<T> {
+    pub(crate) items: Vec<T>,
+    pub(crate) next_cursor: Option<String>,
+    pub(crate) uri: Uri,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PageBody<'a, T> {
+    items: &'a [T],
+    next_cursor: Option<&'a str>,
+}
+
+impl<T: Serialize> IntoResponse for Paged<T> {
+    fn into_response(self) -> Response {
+        let body = PageBody {
+            items: &self.items,
+            next_cursor: self.next_cursor.as_deref(),
+        };
+        let mut res = axum::Json(body).into_response();
+        if let Some(cursor) = &self.next_cursor {
+            let query: Vec<&str> = self
+                .uri
+                .query()
+                .unwrap_or("")
+                .split('&')
+                .filter(|p| !p.is_empty() && !p.starts_with("cursor=") && !p.starts_with("offset="))
+                .collect();
+            let mut next = format!("{}?", self.uri.path());
+            for p in query {
+                next.push_str(p);
+                next.push('&');
+            }
+            next.push_str("cursor=");
+            next.push_str(cursor);
+            if let Ok(v) = HeaderValue::from_str(&format!("<{next}>; rel=\"next\"")) {
+                res.headers_mut().insert(LINK, v);
+            }
+        }
+        res
+    }
+}
+
+/// An opaque cursor over a position in a listing.
+pub(crate) fn offset_cursor(n: usize) -> String {
+    encode_cursor(&format!("o{n}"))
+}
+
+/// The position a cursor made by [`offset_cursor`] names.
+pub(crate) fn cursor_offset(c: &str) -> Result<usize, ApiError> {
+    let s = decode_cursor(c)?;
+    s.strip_prefix('o')
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| Error::invalid(format!("cursor {c:?} is not valid")).into())
+}
+
+/// Pages a whole vector.
+pub(crate) fn page_vec<T>(all: Vec<T>, q: &PageQuery, uri: Uri) -> Result<Paged<T>, ApiError> {
+    let start = match &q.cursor {
+        Some(c) => cursor_offset(c)?,
+        None => 0,
+    };
+    let limit = q.request().effective_limit();
+    let total = all.len();
+    let items: Vec<T> = all.into_iter().skip(start).take(limit).collect();
+    let end = start.saturating_add(items.len());
+    let next_cursor = (end < total).then(|| offset_cursor(end));
+    Ok(Paged {
+        items,
+        next_cursor,
+        uri,
+    })
+}
+
+/// `204 No Content`.
+pub(crate) fn no_content() -> StatusCode {
+    StatusCode::NO_CONTENT
+}

@@ -1,0 +1,355 @@
+//! Refs: list, get, create (branch, tag or any ref), update with compare-and-swap (one or an
+//! atomic batch), delete, rename, resolve.
+
+use axum::extract::{OriginalUri, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use gitapi_core::{
+    CreateTag, Error, ListRefs, Oid, PageRequest, Ref, RefKind, RefName, RefUpdate, Rev,
+    TagAnnotation,
+};
+
+use super::{Paged, Person, no_content, ref_from_path, repo, rev};
+use crate::error::ApiResult;
+use crate::extract::{Caller, Json, Path, Query};
+use crate::schema;
+use crate::state::AppState;
+
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_refs, create_ref, update_refs))
+        .routes(routes!(get_ref, update_ref, delete_ref))
+        .routes(routes!(rename_ref))
+        .routes(routes!(resolve))
+}
+
+/// Which refs to list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ListRefsQuery {
+    /// `branches`, `tags` or `all` (default).
+    kind: Option<String>,
+    /// Only full names starting with this, e.g. `refs/heads/feature/`.
+    prefix: Option<String>,
+    /// At most this many (default 100, at most 1000).
+    limit: Option<usize>,
+    /// The `nextCursor` of the previous page.
+    cursor: Option<String>,
+}
+
+/// Lists refs sorted by name; annotated tags come peeled.
+#[utoipa::path(get, path = "/v1/repos/{repo}/refs", tag = "refs",
+    params(("repo" = String, Path, description = "repository name"), ListRefsQuery),
+    responses((status = 200, body = schema::RefPage)))]
+async fn list_refs(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    Path(name): Path<String>,
+    Query(q): Query<ListRefsQuery>,
+    OriginalUri(uri): OriginalUri,
+) -> ApiResult<Paged<Ref>> {
+    let kind = match q.kind.as_deref() {
+        None | Some("all") => RefKind::All,
+        Some("branches") => RefKind::Branches,
+        Some("tags") => RefKind::Tags,
+        Some(other) => {
+            return Err(
+                Error::invalid(format!("kind {other:?} is not branches, tags or all")).into(),
+            );
+        }
+    };
+    if let Some(p) = &q.prefix
+        && (!p.starts_with("refs/") || p.len() > 1024 || p.bytes().any(|b| b < 0x20))
+    {
+        return Err(Error::invalid(format!("prefix {p:?} is not a ref name prefix")).into());
+    }
+    let page = s
+        .svc
+        .list_refs(
+            &who,
+            &repo(&name)?,
+            ListRefs {
+                prefix: q.prefix,
+                kind,
+                page: PageRequest {
+                    limit: q.limit.unwrap_or(0),
+                    cursor: q.cursor,
+                },
+            },
+        )
+        .await?;
+    Ok(Paged {
+        items: page.items,
+        next_cursor: page.next_cursor,
+        uri,
+    })
+}
+
+/// An annotated tag's object part.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct AnnotationBody {
+    /// The tag message.
+    message: String,
+    /// Who tags (the server identity when absent).
+    tagger: Option<Person>,
+}
+
+/// A ref to create.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct CreateRefBody {
+    /// A full name (`refs/heads/x`, `refs/tags/v1`, `refs/notes/x`) or a short branch name.
+    name: String,
+    /// The revision it points at.
+    target: String,
+    /// For a tag: make an annotated tag object.
+    annotation: Option<AnnotationBody>,
+}
+
+/// Creates a branch, a tag (lightweight or annotated) or any other ref; `409` when it exists.
+#[utoipa::path(post, path = "/v1/repos/{repo}/refs", tag = "refs",
+    params(("repo" = String, Path, description = "repository name")),
+    request_body = CreateRefBody,
+    responses((status = 201, body = schema::Ref)))]
+async fn create_ref(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    Path(name): Path<String>,
+    Json(body): Json<CreateRefBody>,
+) -> ApiResult<(StatusCode, Json<Ref>)> {
+    let r = repo(&name)?;
+    let refname = super::branch(&body.name)?;
+    let target = rev(&body.target)?;
+    let created = if refname.is_tag() {
+        let annotation = match body.annotation {
+            Some(a) => Some(TagAnnotation {
+                tagger: match &a.tagger {
+                    Some(p) => p.signature()?,
+                    None => super::server_identity()?,
+                },
+                message: a.message,
+            }),
+            None => None,
+        };
+        s.svc
+            .create_tag(
+                &who,
+                &r,
+                CreateTag {
+                    name: refname,
+                    target,
+                    annotation,
+                },
+            )
+            .await?
+    } else if body.annotation.is_some() {
+        return Err(Error::invalid("only tags take an annotation").into());
+    } else if refname.is_branch() {
+        s.svc.create_branch(&who, &r, &refname, &target).await?
+    } else {
+        let oid = s.svc.resolve(&who, &r, &target).await?;
+        let update = RefUpdate {
+            name: refname.clone(),
+            new: oid,
+            expected_old: Some(Oid::ZERO),
+        };
+        s.svc.update_refs(&who, &r, vec![update]).await?;
+        s.svc.get_ref(&who, &r, &refname).await?
+    };
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// One update of an atomic batch.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct RefUpdateBody {
+    /// The full ref name.
+    name: String,
+    /// The new value; all zeros deletes the ref.
+    #[schema(value_type = schema::Oid)]
+    new: Oid,
+    /// What the ref must point at now (all zeros: must not exist); unconditional when absent.
+    #[schema(value_type = Option<schema::Oid>)]
+    expected_old: Option<Oid>,
+}
+
+/// An atomic batch of ref updates.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct UpdateRefsBody {
+    /// All or nothing; at most 1000.
+    updates: Vec<RefUpdateBody>,
+}
+
+/// Applies ref updates atomically, each a compare-and-swap (`409` with `expected` and `actual`
+/// when one is lost, `403` when one breaks a protection rule).
+#[utoipa::path(patch, path = "/v1/repos/{repo}/refs", tag = "refs",
+    params(("repo" = String, Path, description = "repository name")),
+    request_body = UpdateRefsBody,
+    responses((status = 204, description = "all applied")))]
+async fn update_refs(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    Path(name): Path<String>,
+    Json(body): Json<UpdateRefsBody>,
+) -> ApiResult<StatusCode> {
+    let updates = body
+        .updates
+        .into_iter()
+        .map(|u| {
+            Ok(RefUpdate {
+                name: RefName::new(u.name)?,
+                new: u.new,
+                expected_old: u.expected_old,
+            })
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    s.svc.update_refs(&who, &repo(&name)?, updates).await?;
+    Ok(no_content())
+}
+
+/// One ref.
+#[utoipa::path(get, path = "/v1/repos/{repo}/refs/{*ref}", tag = "refs",
+    params(("repo" = String, Path, description = "repository name"),
+           ("ref" = String, Path, description = "the ref name after `refs/`, e.g. `heads/main`")),
+    responses((status = 200, body = schema::Ref)))]
+async fn get_ref(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    Path((name, rest)): Path<(String, String)>,
+) -> ApiResult<Json<Ref>> {
+    let r = repo(&name)?;
+    Ok(Json(s.svc.get_ref(&who, &r, &ref_from_path(&rest)?).await?))
+}
+
+/// A move of one ref.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct UpdateRefBody {
+    /// The revision to point at.
+    target: String,
+    /// Compare-and-swap: what the ref must point at now.
+    #[schema(value_type = Option<schema::Oid>)]
+    expected_old: Option<Oid>,
+}
+
+/// Moves one ref (compare-and-swap when `expectedOld` is given).
+#[utoipa::path(patch, path = "/v1/repos/{repo}/refs/{*ref}", tag = "refs",
+    params(("repo" = String, Path, description = "repository name"),
+           ("ref" = String, Path, description = "the ref name after `refs/`, e.g. `heads/main`")),
+    request_body = UpdateRefBody,
+    responses((status = 200, body = schema::Ref)))]
+async fn update_ref(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    Path((name, rest)): Path<(String, String)>,
+    Json(body): Json<UpdateRefBody>,
+) -> ApiResult<Json<Ref>> {
+    let r = repo(&name)?;
+    let refname = ref_from_path(&rest)?;
+    let target = rev(&body.target)?;
+    let oid = s.svc.resolve(&who, &r, &target).await?;
+    let update = RefUpdate {
+        name: refname.clone(),
+        new: oid,
+        expected_old: body.expected_old,
+    };
+    s.svc.update_refs(&who, &r, vec![update]).await?;
+    Ok(Json(s.svc.get_ref(&who, &r, &refname).await?))
+}
+
+/// Compare-and-swap for a deletion.
+#[derive(Debug, Deserialize, Serialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct DeleteRefQuery {
+    /// Delete only if the ref points at this.
+    #[param(value_type = Option<String>)]
+    expected: Option<Oid>,
+}
+
+/// Deletes a ref.
+#[utoipa::path(delete, path = "/v1/repos/{repo}/refs/{*ref}", tag = "refs",
+    params(("repo" = String, Path, description = "repository name"),
+           ("ref" = String, Path, description = "the ref name after `refs/`, e.g. `heads/main`"),
+           DeleteRefQuery),
+    responses((status = 204, description = "deleted")))]
+async fn delete_ref(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    Path((name, rest)): Path<(String, String)>,
+    Query(q): Query<DeleteRefQuery>,
+) -> ApiResult<StatusCode> {
+    let r = repo(&name)?;
+    s.svc
+        .delete_ref(&who, &r, &ref_from_path(&rest)?, q.expected)
+        .await?;
+    Ok(no_content())
+}
+
+/// A branch rename.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct RenameBody {
+    /// The branch now (short or full name).
+    from: String,
+    /// Its new name (short or full name); `409` when it exists.
+    to: String,
+}
+
+/// Renames a branch with its reflog.
+#[utoipa::path(post, path = "/v1/repos/{repo}/ref-renames", tag = "refs",
+    params(("repo" = String, Path, description = "repository name")),
+    request_body = RenameBody,
+    responses((status = 200, body = schema::Ref)))]
+async fn rename_ref(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    Path(name): Path<String>,
+    Json(body): Json<RenameBody>,
+) -> ApiResult<Json<Ref>> {
+    let r = repo(&name)?;
+    let from = super::branch(&body.from)?;
+    let to = super::branch(&body.to)?;
+    Ok(Json(s.svc.rename_branch(&who, &r, &from, &to).await?))
+}
+
+/// A revision to resolve.
+#[derive(Debug, Deserialize, Serialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct RevQuery {
+    /// A revision (`main`, `v1^{}`, `HEAD~2`, an oid or a prefix).
+    rev: String,
+}
+
+/// An object id.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct OidBody {
+    #[schema(value_type = schema::Oid)]
+    pub(crate) oid: Oid,
+}
+
+/// Resolves a revision to an object id (`git rev-parse --verify`).
+#[utoipa::path(get, path = "/v1/repos/{repo}/resolve", tag = "refs",
+    params(("repo" = String, Path, description = "repository name"), RevQuery),
+    responses((status = 200, body = OidBody)))]
+async fn resolve(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    Path(name): Path<String>,
+    Query(q): Query<RevQuery>,
+) -> ApiResult<Json<OidBody>> {
+    let oid = s
+        .svc
+        .resolve(&who, &repo(&name)?, &Rev::new(q.rev)?)
+        .await?;
+    Ok(Json(OidBody { oid }))
+}

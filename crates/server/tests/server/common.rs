@@ -1,0 +1,223 @@
+//! An in-process app over a temporary data directory, called through
+//! `tower::ServiceExt::oneshot`, recording which routes were called.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+
+use gitapi_service::{RepoService, ServiceConfig};
+
+pub(crate) const ZERO: &str = "0000000000000000000000000000000000000000";
+
+pub(crate) struct Answer {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Bytes,
+}
+
+impl Answer {
+    pub(crate) fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+
+    pub(crate) fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// Asserts the status, printing the body when it differs.
+    pub(crate) fn expect(self, status: u16) -> Self {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.text()
+        );
+        self
+    }
+
+    /// Asserts an error answer: the status and the error body's code.
+    pub(crate) fn expect_error(self, status: u16, code: &str) -> Self {
+        let s = self.expect(status);
+        let v = s.json();
+        assert_eq!(v["error"]["code"], code, "body: {v}");
+        assert!(v["error"]["message"].is_string(), "body: {v}");
+        s
+    }
+}
+
+pub(crate) struct TestApp {
+    pub(crate) app: Router,
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) calls: Arc<Mutex<Vec<(Method, String)>>>,
+}
+
+impl TestApp {
+    pub(crate) fn new() -> Self {
+        Self::with(|_| {})
+    }
+
+    pub(crate) fn with(tweak: impl FnOnce(&mut ServiceConfig)) -> Self {
+        let dir = tempfile::tempdir().expect("a temporary data directory");
+        let mut config = ServiceConfig::new(dir.path());
+        tweak(&mut config);
+        let mut engine_config = gitapi_git2::Config::new(dir.path());
+        engine_config.clone_policy.allow_local = config.allow_local_clone;
+        let engine = Arc::new(gitapi_git2::Git2Backend::new(engine_config));
+        let svc = RepoService::new(config, engine);
+        Self {
+            app: gitapi_server::app(svc),
+            dir,
+            calls: Arc::default(),
+        }
+    }
+
+    pub(crate) fn data(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub(crate) async fn send(&self, req: Request<Body>) -> Answer {
+        self.calls
+            .lock()
+            .expect("calls lock")
+            .push((req.method().clone(), req.uri().path().to_owned()));
+        let res = self
+            .app
+            .clone()
+            .oneshot(req)
+            .await
+            .expect("the router is infallible");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let body = res
+            .into_body()
+            .collect()
+            .await
+            .expect("a readable body")
+            .to_bytes();
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub(crate) async fn call(&self, method: &str, uri: &str, body: Option<Value>) -> Answer {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("content-type", "application/json");
+        let body = match body {
+            Some(v) => Body::from(v.to_string()),
+            None => Body::empty(),
+        };
+        req = req.header("x-test", "1");
+        self.send(req.body(body).expect("a valid request")).await
+    }
+
+    pub(crate) async fn get(&self, uri: &str) -> Answer {
+        self.call("GET", uri, None).await
+    }
+
+    /// Creates a repository with two commits on main: `a.txt` ("one", then "one\ntwo") and
+    /// `dir/b.txt`. Returns the two commit ids.
+    pub(crate) async fn seed(&self, repo: &str) -> (String, String) {
+        self.call("POST", "/v1/repos", Some(serde_json::json!({"name": repo})))
+            .await
+            .expect(201);
+        let c1 = self
+            .commit(
+                repo,
+                "main",
+                Some(ZERO),
+                &[("a.txt", "one\n"), ("dir/b.txt", "bee\n")],
+                "first",
+            )
+            .await;
+        let c2 = self
+            .commit(
+                repo,
+                "main",
+                Some(&c1),
+                &[("a.txt", "one\ntwo\n")],
+                "second",
+            )
+            .await;
+        (c1, c2)
+    }
+
+    /// Commits files onto a branch through `POST /commits`; returns the commit id.
+    pub(crate) async fn commit(
+        &self,
+        repo: &str,
+        branch: &str,
+        expected: Option<&str>,
+        files: &[(&str, &str)],
+        message: &str,
+    ) -> String {
+        use base64::Engine as _;
+        let actions: Vec<Value> = files
+            .iter()
+            .map(|(p, c)| {
+                serde_json::json!({
+                    "action": "put",
+                    "path": p,
+                    "content": base64::engine::general_purpose::STANDARD.encode(c),
+                })
+            })
+            .collect();
+        let mut body = serde_json::json!({
+            "branch": branch,
+            "actions": actions,
+            "message": message,
+            "author": {"name": "A U Thor", "email": "author@example.com", "time": 1700000000, "offsetMinutes": 60},
+        });
+        if let Some(e) = expected {
+            body["expectedTip"] = Value::String(e.to_owned());
+        }
+        let a = self
+            .call("POST", &format!("/v1/repos/{repo}/commits"), Some(body))
+            .await
+            .expect(201);
+        a.json()["oid"].as_str().expect("an oid").to_owned()
+    }
+}
+
+/// Every file and directory under `root` with its mode and content, for byte-for-byte
+/// comparisons of a data directory.
+pub(crate) fn snapshot(root: &Path) -> BTreeMap<String, (u32, Vec<u8>)> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut out = BTreeMap::new();
+    let mut stack = vec![root.to_owned()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let meta = std::fs::symlink_metadata(&path).expect("metadata");
+            let rel = path
+                .strip_prefix(root)
+                .expect("under root")
+                .to_string_lossy()
+                .into_owned();
+            let content = if meta.is_file() {
+                std::fs::read(&path).expect("readable")
+            } else {
+                Vec::new()
+            };
+            out.insert(rel, (meta.permissions().mode(), content));
+            if meta.is_dir() {
+                stack.push(path);
+            }
+        }
+    }
+    out
+}

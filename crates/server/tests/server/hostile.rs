@@ -1,0 +1,284 @@
+//! Hostile input: every bad name, ref, path and body gets a 4xx with the error body, and the
+//! data directory is byte-for-byte unchanged afterwards.
+
+use axum::body::Body;
+use axum::http::Request;
+use serde_json::json;
+
+use crate::common::{TestApp, snapshot};
+
+fn author() -> serde_json::Value {
+    json!({"name": "A", "email": "a@example.com", "time": 1700000000})
+}
+
+fn commit_body(branch: &str, path: &str) -> serde_json::Value {
+    json!({
+        "branch": branch,
+        "actions": [{"action": "put", "path": path, "content": "eA=="}],
+        "message": "m",
+        "author": author(),
+    })
+}
+
+#[tokio::test]
+async fn hostile_input_is_refused_and_changes_nothing() {
+    let t = TestApp::with(|c| {
+        c.limits.max_body_bytes = 1024 * 1024;
+        c.limits.max_blob_bytes = 512 * 1024;
+    });
+    let (c1, _) = t.seed("demo").await;
+    // Make the default workspace exist, so work-tree routes reach the engine.
+    t.get("/v1/repos/demo/workspaces/default").await.expect(200);
+    let before = snapshot(t.data());
+
+    let long = "a".repeat(4096);
+    let mut cases: Vec<(&str, String, Option<String>)> = Vec::new();
+    let mut get = |uri: String| cases.push(("GET", uri, None));
+    // Repository names.
+    for name in [
+        "..",
+        "%2e%2e",
+        ".git",
+        "x.git",
+        "-x",
+        "x.lock",
+        ".hidden",
+        "a%2Fb",
+        "a%00b",
+        "%20",
+        long.as_str(),
+    ] {
+        get(format!("/v1/repos/{name}"));
+    }
+    // Revisions and refs in queries and paths.
+    for r in ["-h", "--upload-pack=x", "a..b", "HEAD%00", "main%20x"] {
+        get(format!("/v1/repos/demo/commits/{r}"));
+        get(format!("/v1/repos/demo/resolve?rev={r}"));
+    }
+    for r in [
+        "heads/../../config",
+        "heads/x.lock",
+        "heads/a..b",
+        "heads/-x/..",
+        "heads/%00",
+    ] {
+        get(format!("/v1/repos/demo/refs/{r}"));
+    }
+    // Paths.
+    for p in [
+        "../x",
+        ".git/config",
+        "/abs",
+        "a/%00b",
+        "a//b",
+        "./a",
+        ".GIT/x",
+        "git~1/x",
+    ] {
+        get(format!("/v1/repos/demo/blob?rev=main&path={p}"));
+        get(format!("/v1/repos/demo/files?rev=main&path={p}"));
+    }
+    get("/v1/repos/demo/commits?range=--output=/tmp/x".to_owned());
+    get("/v1/repos/demo/diff?from=-x&to=main".to_owned());
+    get("/v1/repos/demo/blame?path=a.txt&rev=--all".to_owned());
+    get("/v1/repos/demo/files?recursive=maybe".to_owned());
+    get("/v1/repos/demo/commits?unknown=1".to_owned());
+    get("/v1/repos/demo/refs?prefix=../".to_owned());
+    get(format!("/v1/repos/demo/commits?cursor=%21%21&range={c1}"));
+
+    let mut post = |uri: &str, body: String| cases.push(("POST", uri.to_owned(), Some(body)));
+    post("/v1/repos", "{not json".to_owned());
+    post("/v1/repos", json!({"name": "ok", "unknown": 1}).to_string());
+    post("/v1/repos", json!({"name": "../evil"}).to_string());
+    post(
+        "/v1/repos",
+        json!({"name": "x", "defaultBranch": "-h"}).to_string(),
+    );
+    post(
+        "/v1/repos",
+        json!({"name": "x", "source": {"url": "file:///etc"}}).to_string(),
+    );
+    post(
+        "/v1/repos",
+        json!({"name": "x", "source": {"url": "http://127.0.0.1/x"}}).to_string(),
+    );
+    post(
+        "/v1/repos",
+        json!({"name": "x", "source": {"url": "http://169.254.169.254/x"}}).to_string(),
+    );
+    post(
+        "/v1/repos",
+        json!({"name": "x", "source": {"url": "ext::sh -c x"}}).to_string(),
+    );
+    post("/v1/repos", json!([1, 2]).to_string());
+    post("/v1/repos", "".to_owned());
+    for (branch, path) in [
+        ("-h", "a.txt"),
+        ("--upload-pack=x", "a.txt"),
+        ("refs/heads/../../config", "a.txt"),
+        ("a..b", "a.txt"),
+        ("x.lock", "a.txt"),
+        ("main", "../x"),
+        ("main", ".git/config"),
+        ("main", "/abs"),
+        ("main", "a\u{0}b"),
+        ("main", ".Git/hooks/pre-commit"),
+    ] {
+        post(
+            "/v1/repos/demo/commits",
+            commit_body(branch, path).to_string(),
+        );
+    }
+    let mut unknown = commit_body("main", "a.txt");
+    unknown["sneaky"] = json!(true);
+    post("/v1/repos/demo/commits", unknown.to_string());
+    post(
+        "/v1/repos/demo/commits",
+        json!({"branch": "main"}).to_string(),
+    );
+    let mut bad_b64 = commit_body("main", "a.txt");
+    bad_b64["actions"][0]["content"] = json!("%%%");
+    post("/v1/repos/demo/commits", bad_b64.to_string());
+    let mut bad_author = commit_body("main", "a.txt");
+    bad_author["author"] = json!({"name": "A <x>", "email": "a@example.com"});
+    post("/v1/repos/demo/commits", bad_author.to_string());
+    let big_blob = "A".repeat(700 * 1024);
+    let mut big = commit_body("main", "a.txt");
+    big["actions"][0]["content"] = json!(big_blob);
+    post("/v1/repos/demo/commits", big.to_string());
+    post("/v1/repos/demo/stage", json!({"path": "../x"}).to_string());
+    post(
+        "/v1/repos/demo/stage",
+        json!({"path": ".git/config"}).to_string(),
+    );
+    post(
+        "/v1/repos/demo/stage",
+        json!({"path": "a.txt", "patch": "diff --git a/.git/config b/.git/config\n"}).to_string(),
+    );
+    post(
+        "/v1/repos/demo/stage",
+        json!({"path": "a.txt", "workspace": "../../x"}).to_string(),
+    );
+    post(
+        "/v1/repos/demo/ref-renames",
+        json!({"from": "main", "to": "-x"}).to_string(),
+    );
+    post(
+        "/v1/repos/demo/merge",
+        json!({"source": "--abort", "target": "main"}).to_string(),
+    );
+    post(
+        "/v1/repos/demo/rebase",
+        json!({"branch": "main", "onto": "main", "plan": [{"action": "exec", "cmd": "rm -rf /"}]})
+            .to_string(),
+    );
+    post(
+        "/v1/repos/demo/workspaces",
+        json!({"name": ".."}).to_string(),
+    );
+    post(
+        "/v1/repos/demo/workspaces/default/moves",
+        json!({"from": "a.txt", "to": "../../../escape"}).to_string(),
+    );
+    post(
+        "/v1/repos/demo/reset",
+        json!({"to": "main", "mode": "hard", "workspace": "-x"}).to_string(),
+    );
+    post(
+        "/v1/repos/demo/stash",
+        json!({"message": "m", "workspace": "a/b"}).to_string(),
+    );
+
+    cases.push((
+        "PUT",
+        "/v1/repos/demo/config/core.hooksPath".to_owned(),
+        Some(json!({"value": "/tmp"}).to_string()),
+    ));
+    cases.push((
+        "PUT",
+        "/v1/repos/demo/config/user.name".to_owned(),
+        Some(json!({"value": "a\nb"}).to_string()),
+    ));
+    cases.push((
+        "PUT",
+        "/v1/repos/demo/protections".to_owned(),
+        Some(json!({"pattern": "heads/*"}).to_string()),
+    ));
+    cases.push((
+        "PATCH",
+        "/v1/repos/demo/refs".to_owned(),
+        Some(json!({"updates": [{"name": "HEAD", "new": c1}]}).to_string()),
+    ));
+    cases.push((
+        "PATCH",
+        "/v1/repos/demo/refs/heads/main".to_owned(),
+        Some(json!({"target": "-x"}).to_string()),
+    ));
+    cases.push(("DELETE", "/v1/repos/demo/refs/heads/..".to_owned(), None));
+    cases.push(("DELETE", "/v1/repos/..".to_owned(), None));
+    cases.push(("DELETE", "/v1/repos/demo/stash/-1".to_owned(), None));
+    cases.push((
+        "PUT",
+        "/v1/repos/demo/workspaces/default/files/..%2F..%2Fescape".to_owned(),
+        Some("x".to_owned()),
+    ));
+    cases.push((
+        "PUT",
+        "/v1/repos/demo/workspaces/default/files/.git/config".to_owned(),
+        Some("x".to_owned()),
+    ));
+    cases.push((
+        "PUT",
+        "/v1/repos/demo/workspaces/..%2F..%2F/files/a.txt".to_owned(),
+        Some("x".to_owned()),
+    ));
+
+    assert!(cases.len() >= 90, "only {} cases", cases.len());
+    for (method, uri, body) in &cases {
+        let req = Request::builder()
+            .method(*method)
+            .uri(uri.as_str())
+            .header("content-type", "application/json")
+            .body(body.clone().map_or_else(Body::empty, Body::from));
+        // A URI the HTTP layer itself refuses (a raw NUL) never reaches the server.
+        let Ok(req) = req else { continue };
+        let a = t.send(req).await;
+        let status = a.status.as_u16();
+        assert!(
+            (400..500).contains(&status),
+            "{method} {uri} answered {status}: {}",
+            a.text()
+        );
+        let v = a.json();
+        assert!(
+            v["error"]["code"].is_string() && v["error"]["message"].is_string(),
+            "{method} {uri} answered without the error body: {}",
+            a.text()
+        );
+    }
+
+    // A 100 MB body, with and without a declared length.
+    let huge = vec![b'{'; 100 * 1024 * 1024];
+    let req = Request::post("/v1/repos/demo/commits")
+        .header("content-type", "application/json")
+        .header("content-length", huge.len())
+        .body(Body::from(huge.clone()))
+        .expect("request");
+    t.send(req).await.expect_error(413, "too_large");
+    let stream = futures::stream::iter(
+        huge.chunks(1024 * 1024)
+            .map(|c| Ok::<_, std::io::Error>(bytes::Bytes::copy_from_slice(c)))
+            .collect::<Vec<_>>(),
+    );
+    let req = Request::post("/v1/repos/demo/commits")
+        .header("content-type", "application/json")
+        .body(Body::from_stream(stream))
+        .expect("request");
+    t.send(req).await.expect_error(413, "too_large");
+    let req = Request::put("/v1/repos/demo/workspaces/default/files/big.bin")
+        .body(Body::from(huge))
+        .expect("request");
+    t.send(req).await.expect_error(413, "too_large");
+
+    assert!(before == snapshot(t.data()), "the data directory changed");
+}

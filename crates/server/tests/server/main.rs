@@ -1,0 +1,11 @@
+//! Integration tests of the gitapi server: every route in process, hostile input, protected
+//! branches, auth, the OpenAPI document, and the real binary on a socket.
+
+mod common;
+
+mod auth;
+mod binary;
+mod hostile;
+mod openapi;
+mod protect;
+mod routes;

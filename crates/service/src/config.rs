@@ -1,0 +1,60 @@
+//! The service's typed configuration: what the server validated from its file, environment and
+//! flags before anything starts.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::auth::TokenGrant;
+
+/// Sizes and deadlines the service enforces on every door.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// The largest request body a door accepts, in bytes.
+    pub max_body_bytes: usize,
+    /// The largest file content a write may carry, in bytes.
+    pub max_blob_bytes: usize,
+    /// How long an expensive operation (blame, diff, log with a path, merge, rebase, gc) may
+    /// run before it is cancelled and answers `Timeout`.
+    pub deadline: Duration,
+    /// The most commits one log page returns.
+    pub max_log_page: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 32 * 1024 * 1024,
+            max_blob_bytes: 16 * 1024 * 1024,
+            deadline: Duration::from_secs(30),
+            max_log_page: 1000,
+        }
+    }
+}
+
+/// Everything [`crate::RepoService`] needs to start.
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    /// The data directory (repositories, workspaces and the service's own state).
+    pub data_dir: PathBuf,
+    /// Bearer tokens; none configured means open local mode.
+    pub tokens: Vec<TokenGrant>,
+    /// Allow clones from `file://`, loopback, private and link-local sources.
+    pub allow_local_clone: bool,
+    /// Sizes and deadlines.
+    pub limits: Limits,
+    /// How many ref events a slow subscriber may lag behind before it misses some.
+    pub event_capacity: usize,
+}
+
+impl ServiceConfig {
+    /// Defaults for a data directory: open local mode, local clones refused.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            tokens: Vec::new(),
+            allow_local_clone: false,
+            limits: Limits::default(),
+            event_capacity: 1024,
+        }
+    }
+}

@@ -1,0 +1,252 @@
+//! Integration tests of the service over the libgit2 engine: events, clone safety, limits and
+//! deadlines, protection, and the engine switch.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use gitapi_core::*;
+use gitapi_service::*;
+
+struct Fixture {
+    svc: RepoService,
+    who: Principal,
+    repo: RepoName,
+    _dir: tempfile::TempDir,
+}
+
+fn engine(dir: &std::path::Path) -> Arc<dyn GitBackend> {
+    Arc::new(gitapi_git2::Git2Backend::new(gitapi_git2::Config::new(dir)))
+}
+
+fn sig() -> Signature {
+    Signature::new("A U Thor", "author@example.com", 1_700_000_000, 0).expect("a valid signature")
+}
+
+fn put(path: &str, content: &str) -> FileAction {
+    FileAction::Put {
+        path: RepoPath::new(path).expect("path"),
+        content: Bytes::from(content.to_owned()),
+        mode: None,
+    }
+}
+
+fn commit_req(expected: Option<Oid>, actions: Vec<FileAction>) -> CommitFiles {
+    CommitFiles {
+        branch: RefName::branch("main").expect("branch"),
+        expected_tip: expected,
+        start_point: None,
+        actions,
+        message: "m".into(),
+        author: sig(),
+        committer: None,
+        signing: Signing::None,
+        allow_empty: false,
+    }
+}
+
+async fn fixture(tweak: impl FnOnce(&mut ServiceConfig)) -> Fixture {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = ServiceConfig::new(dir.path());
+    tweak(&mut config);
+    let svc = RepoService::new(config, engine(dir.path()));
+    let who = svc.authenticate(None).expect("open mode");
+    let repo = RepoName::new("demo").expect("name");
+    svc.create_repo(&who, &repo, RepoSource::Empty(InitOptions::default()))
+        .await
+        .expect("create");
+    Fixture {
+        svc,
+        who,
+        repo,
+        _dir: dir,
+    }
+}
+
+#[tokio::test]
+async fn ref_changes_are_published() -> Result<()> {
+    let f = fixture(|_| {}).await;
+    let mut events = f.svc.subscribe();
+    let main = RefName::branch("main")?;
+    let c1 = f
+        .svc
+        .commit_files(
+            &f.who,
+            &f.repo,
+            commit_req(Some(Oid::ZERO), vec![put("a", "1")]),
+        )
+        .await?;
+    let c2 = f
+        .svc
+        .commit_files(
+            &f.who,
+            &f.repo,
+            commit_req(Some(c1.oid), vec![put("a", "2")]),
+        )
+        .await?;
+    let side = RefName::branch("side")?;
+    f.svc
+        .create_branch(&f.who, &f.repo, &side, &Rev::from(c1.oid))
+        .await?;
+    f.svc.delete_ref(&f.who, &f.repo, &side, None).await?;
+
+    let got: Vec<RefEvent> = (0..4)
+        .map(|_| events.try_recv().expect("an event"))
+        .collect();
+    let expect = |r: &RefName, old, new, kind| RefEvent {
+        repo: f.repo.clone(),
+        refname: r.clone(),
+        old,
+        new,
+        kind,
+    };
+    assert_eq!(
+        got,
+        vec![
+            expect(&main, None, Some(c1.oid), RefChangeKind::Created),
+            expect(&main, Some(c1.oid), Some(c2.oid), RefChangeKind::Updated),
+            expect(&side, None, Some(c1.oid), RefChangeKind::Created),
+            expect(&side, Some(c1.oid), None, RefChangeKind::Deleted),
+        ]
+    );
+    // A refused write publishes nothing.
+    let err = f
+        .svc
+        .commit_files(
+            &f.who,
+            &f.repo,
+            commit_req(Some(c1.oid), vec![put("a", "3")]),
+        )
+        .await
+        .err();
+    assert_eq!(err.map(|e| e.kind()), Some(ErrorKind::Conflict));
+    assert!(events.try_recv().is_err());
+    Ok(())
+}
+
+#[tokio::test]
+async fn clone_sources_that_resolve_locally_are_refused() {
+    let resolver: Resolver = Arc::new(|host: String, _port: u16| {
+        Box::pin(async move {
+            let ip: IpAddr = match host.as_str() {
+                "sneaky.example" => "10.1.2.3".parse().expect("ip"),
+                "mixed.example" => "fd00::1".parse().expect("ip"),
+                _ => "93.184.215.14".parse().expect("ip"),
+            };
+            Ok(vec![ip])
+        }) as ResolveFuture
+    });
+    for (url, refused) in [
+        ("https://sneaky.example/x.git", true),
+        ("https://mixed.example/x.git", true),
+        ("http://127.0.0.1/x", true),
+        ("file:///etc", true),
+        ("https://public.example/x.git", false),
+    ] {
+        let out = check_remote(url, false, &resolver).await;
+        match (refused, out) {
+            (true, Err(e)) => assert_eq!(e.kind(), ErrorKind::PermissionDenied, "{url}"),
+            (false, Ok(_)) => {}
+            (r, out) => panic!("{url}: expected refused={r}, got {out:?}"),
+        }
+    }
+    // With local sources allowed nothing is resolved or refused.
+    assert!(
+        check_remote("https://sneaky.example/x.git", true, &resolver)
+            .await
+            .is_ok()
+    );
+    assert!(
+        check_remote("file:///srv/x.git", true, &resolver)
+            .await
+            .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn blobs_over_the_limit_are_refused() -> Result<()> {
+    let f = fixture(|c| c.limits.max_blob_bytes = 8).await;
+    let err = f
+        .svc
+        .commit_files(
+            &f.who,
+            &f.repo,
+            commit_req(Some(Oid::ZERO), vec![put("a", "123456789")]),
+        )
+        .await
+        .err();
+    assert_eq!(err.map(|e| e.kind()), Some(ErrorKind::TooLarge));
+    let ws = WorkspaceName::default_workspace();
+    let err = f
+        .svc
+        .put_file(
+            &f.who,
+            &f.repo,
+            &ws,
+            &RepoPath::new("a")?,
+            Bytes::from_static(b"123456789"),
+            None,
+        )
+        .await
+        .err();
+    assert_eq!(err.map(|e| e.kind()), Some(ErrorKind::TooLarge));
+    Ok(())
+}
+
+#[tokio::test]
+async fn protection_survives_a_restart_and_guards_every_move() -> Result<()> {
+    let f = fixture(|_| {}).await;
+    let c1 = f
+        .svc
+        .commit_files(
+            &f.who,
+            &f.repo,
+            commit_req(Some(Oid::ZERO), vec![put("a", "1")]),
+        )
+        .await?;
+    let c2 = f
+        .svc
+        .commit_files(
+            &f.who,
+            &f.repo,
+            commit_req(Some(c1.oid), vec![put("a", "2")]),
+        )
+        .await?;
+    let rule = ProtectionRule {
+        pattern: RefPattern::new("refs/heads/ma*")?,
+        no_force_push: true,
+        no_deletion: true,
+        require_signed_commits: false,
+    };
+    f.svc.protect(&f.who, &f.repo, rule).await?;
+    // A new service over the same data directory reads the rules back.
+    let svc = RepoService::new(ServiceConfig::new(f._dir.path()), engine(f._dir.path()));
+    let main = RefName::branch("main")?;
+    let back = RefUpdate {
+        name: main.clone(),
+        new: c1.oid,
+        expected_old: Some(c2.oid),
+    };
+    let err = svc.update_refs(&f.who, &f.repo, vec![back]).await.err();
+    assert_eq!(err.map(|e| e.kind()), Some(ErrorKind::PermissionDenied));
+    let err = svc.delete_ref(&f.who, &f.repo, &main, None).await.err();
+    assert_eq!(err.map(|e| e.kind()), Some(ErrorKind::PermissionDenied));
+    assert_eq!(svc.get_ref(&f.who, &f.repo, &main).await?.target, c2.oid);
+    let p = svc
+        .unprotect(&f.who, &f.repo, &RefPattern::new("refs/heads/ma*")?)
+        .await?;
+    assert!(p.rules.is_empty());
+    svc.delete_ref(&f.who, &f.repo, &main, Some(c2.oid)).await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn switching_the_engine_keeps_serving() -> Result<()> {
+    let f = fixture(|_| {}).await;
+    let before = f.svc.engine();
+    f.svc.switch_engine(engine(f._dir.path()));
+    assert!(!Arc::ptr_eq(&before, &f.svc.engine()));
+    let info = f.svc.repo_info(&f.who, &f.repo).await?;
+    assert!(info.empty);
+    Ok(())
+}
