@@ -194,9 +194,13 @@ async fn main() -> Result<(), Error> {
     let clients: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(4);
 
     let data = tempfile::tempdir()?;
+    // GIT_BACKEND=shell (or libgit2) picks the engine, as for the server itself.
+    let env: std::collections::HashMap<String, String> = std::env::vars()
+        .filter(|(k, _)| k == "GIT_BACKEND")
+        .collect();
     let config = gitapi_server::Config::load(
         None,
-        &Default::default(),
+        &env,
         &gitapi_server::Flags {
             data_dir: Some(data.path().to_owned()),
             listen: Some("127.0.0.1:0".into()),
@@ -206,9 +210,14 @@ async fn main() -> Result<(), Error> {
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     let base = format!("http://{}", listener.local_addr()?);
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(gitapi_server::run(config, listener, async {
-        let _ = stop_rx.await;
-    }));
+    let server = tokio::spawn(gitapi_server::run(
+        config,
+        listener,
+        async {
+            let _ = stop_rx.await;
+        },
+        None,
+    ));
 
     let http = reqwest::Client::new();
     let (first, last) = seed(&http, &base).await?;

@@ -9,7 +9,9 @@
 //! [server]
 //! listen = "127.0.0.1:8080"
 //! data_dir = "./gitapi-data"
-//! engine = "libgit2"
+//! engine = "libgit2"          # or "shell"; re-read on SIGHUP and when the file changes
+//! canary_fraction = 0.01      # share of requests the canary samples
+//! canary_mode = "shadow"      # shadow: reads also run on the other engine; route: run there instead
 //! allow_local_clone = false
 //!
 //! [limits]
@@ -32,6 +34,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use gitapi_service::{Limits, RepoPattern, Scope, ServiceConfig, TokenGrant};
+use gitapi_switch::{CanaryConfig, CanaryMode};
 
 /// The only config file version this build reads.
 pub const CONFIG_VERSION: u32 = 1;
@@ -86,6 +89,8 @@ struct ServerSection {
     listen: Option<String>,
     data_dir: Option<PathBuf>,
     engine: Option<String>,
+    canary_fraction: Option<f64>,
+    canary_mode: Option<String>,
     allow_local_clone: Option<bool>,
     max_blocking: Option<usize>,
 }
@@ -108,24 +113,25 @@ struct TokenSection {
     repos: Vec<String>,
 }
 
-/// Which engine serves requests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EngineKind {
-    /// libgit2 in process (`gitapi-git2`).
-    Libgit2,
+pub use gitapi_switch::EngineKind;
+
+fn parse_engine(key: &str, s: &str) -> Result<EngineKind, ConfigError> {
+    s.parse()
+        .map_err(|_| invalid(key, s, "expected libgit2 or shell"))
 }
 
-impl EngineKind {
-    fn parse(key: &str, s: &str) -> Result<Self, ConfigError> {
-        match s {
-            "libgit2" | "git2" => Ok(Self::Libgit2),
-            "shell" => Err(invalid(
-                key,
-                s,
-                "the git CLI engine is not part of this build yet; use libgit2",
-            )),
-            _ => Err(invalid(key, s, "expected libgit2 or shell")),
-        }
+fn parse_canary_mode(key: &str, s: &str) -> Result<CanaryMode, ConfigError> {
+    match s {
+        "shadow" => Ok(CanaryMode::Shadow),
+        "route" => Ok(CanaryMode::Route),
+        _ => Err(invalid(key, s, "expected shadow or route")),
+    }
+}
+
+fn parse_fraction(key: &str, s: &str) -> Result<f64, ConfigError> {
+    match s.parse::<f64>() {
+        Ok(f) if (0.0..=1.0).contains(&f) => Ok(f),
+        _ => Err(invalid(key, s, "expected a number from 0 to 1")),
     }
 }
 
@@ -145,8 +151,10 @@ pub struct Flags {
 pub struct Config {
     /// Where to listen.
     pub listen: SocketAddr,
-    /// The engine.
+    /// The engine serving new requests (switchable at run time).
     pub engine: EngineKind,
+    /// The canary comparing the engines on live traffic.
+    pub canary: CanaryConfig,
     /// Blocking engine calls at once.
     pub max_blocking: usize,
     /// What the service needs (data directory, tokens, limits, clone policy).
@@ -159,6 +167,7 @@ impl Config {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             engine: EngineKind::Libgit2,
+            canary: CanaryConfig::default(),
             max_blocking: 64,
             service: ServiceConfig::new("./gitapi-data"),
         }
@@ -169,7 +178,8 @@ impl Config {
     ///
     /// Environment variables: `GITAPI_DATA_DIR`, `GITAPI_LISTEN`, `GITAPI_ALLOW_LOCAL_CLONE`,
     /// `GITAPI_MAX_BODY_BYTES`, `GITAPI_MAX_BLOB_BYTES`, `GITAPI_DEADLINE_SECS`,
-    /// `GITAPI_MAX_LOG_PAGE`, `GITAPI_MAX_BLOCKING` and `GIT_BACKEND` (`libgit2` or `shell`).
+    /// `GITAPI_MAX_LOG_PAGE`, `GITAPI_MAX_BLOCKING`, `GITAPI_CANARY_FRACTION`, `GITAPI_CANARY_MODE`
+    /// and `GIT_BACKEND` (`libgit2` or `shell`).
     pub fn load(
         file: Option<&str>,
         env: &HashMap<String, String>,
@@ -199,7 +209,13 @@ impl Config {
             c.service.data_dir = d.clone();
         }
         if let Some(e) = &file.server.engine {
-            c.engine = EngineKind::parse("server.engine", e)?;
+            c.engine = parse_engine("server.engine", e)?;
+        }
+        if let Some(f) = file.server.canary_fraction {
+            c.canary.fraction = parse_fraction("server.canary_fraction", &f.to_string())?;
+        }
+        if let Some(m) = &file.server.canary_mode {
+            c.canary.mode = parse_canary_mode("server.canary_mode", m)?;
         }
         if let Some(a) = file.server.allow_local_clone {
             c.service.allow_local_clone = a;
@@ -221,7 +237,13 @@ impl Config {
             c.listen = parse_addr("GITAPI_LISTEN", v)?;
         }
         if let Some(v) = get("GIT_BACKEND") {
-            c.engine = EngineKind::parse("GIT_BACKEND", v)?;
+            c.engine = parse_engine("GIT_BACKEND", v)?;
+        }
+        if let Some(v) = get("GITAPI_CANARY_FRACTION") {
+            c.canary.fraction = parse_fraction("GITAPI_CANARY_FRACTION", v)?;
+        }
+        if let Some(v) = get("GITAPI_CANARY_MODE") {
+            c.canary.mode = parse_canary_mode("GITAPI_CANARY_MODE", v)?;
         }
         if let Some(v) = get("GITAPI_ALLOW_LOCAL_CLONE") {
             c.service.allow_local_clone = parse_bool("GITAPI_ALLOW_LOCAL_CLONE", v)?;

@@ -15,7 +15,9 @@
 //! ```
 #![deny(missing_docs)]
 
+use std::collections::HashMap;
 use std::future::Future;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::Router;
@@ -31,7 +33,7 @@ use utoipa::{OpenApi as _, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use gitapi_core::{ClonePolicy, Error, ErrorKind, GitBackend};
+use gitapi_core::{ClonePolicy, Error, ErrorKind};
 use gitapi_service::RepoService;
 
 pub mod config;
@@ -60,21 +62,125 @@ pub enum ServeError {
     /// Serving failed.
     #[error("serving failed")]
     Io(#[from] std::io::Error),
+    /// The config file could not be read.
+    #[error("reading config file {path:?} failed")]
+    ConfigFile {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The configuration is not valid.
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
 }
 
 /// Opens the configured engine and the service over it.
 pub fn build_service(config: &Config) -> RepoService {
-    let engine: Arc<dyn GitBackend> = match config.engine {
-        EngineKind::Libgit2 => {
-            let mut c = gitapi_git2::Config::new(config.service.data_dir.clone());
-            c.clone_policy = ClonePolicy {
-                allow_local: config.service.allow_local_clone,
-            };
-            c.max_blocking = config.max_blocking;
-            Arc::new(gitapi_git2::Git2Backend::new(c))
-        }
+    let policy = ClonePolicy {
+        allow_local: config.service.allow_local_clone,
     };
-    RepoService::new(config.service.clone(), engine)
+    let mut git2 = gitapi_git2::Config::new(config.service.data_dir.clone());
+    git2.clone_policy = policy;
+    git2.max_blocking = config.max_blocking;
+    let mut shell = gitapi_shell::Config::new(config.service.data_dir.clone());
+    shell.clone_policy = policy;
+    shell.max_blocking = config.max_blocking;
+    // Both engines exist for the life of the process, so switching is a pointer swap and the
+    // canary can ask the other engine at any time.
+    let switch = gitapi_switch::EngineSwitch::new(
+        Arc::new(gitapi_git2::Git2Backend::new(git2)),
+        Arc::new(gitapi_shell::ShellBackend::new(shell)),
+        config.engine,
+        config.canary,
+    );
+    RepoService::new(config.service.clone(), Arc::new(switch))
+}
+
+/// Applies what can change while serving (the engine and the canary) from a configuration read
+/// again; everything else needs a restart and is reported in the log.
+pub fn apply_reloaded(svc: &RepoService, config: &Config) {
+    let engines = svc.engines();
+    if engines.switch(config.engine) {
+        tracing::info!(
+            engine = config.engine.as_str(),
+            "config reloaded: switched engine"
+        );
+    }
+    if let Err(e) = engines.set_canary(config.canary) {
+        tracing::error!(error = %e, "config reloaded: canary settings refused");
+    }
+}
+
+/// Where the configuration comes from, so it can be read again while serving.
+#[derive(Debug, Clone)]
+pub struct ConfigSource {
+    /// The config file, if any.
+    pub file: Option<PathBuf>,
+    /// The environment at start.
+    pub env: HashMap<String, String>,
+    /// The command-line flags.
+    pub flags: Flags,
+}
+
+impl ConfigSource {
+    /// Reads and validates the configuration.
+    pub fn load(&self) -> Result<Config, ServeError> {
+        let text =
+            match &self.file {
+                Some(path) => Some(std::fs::read_to_string(path).map_err(|source| {
+                    ServeError::ConfigFile {
+                        path: path.clone(),
+                        source,
+                    }
+                })?),
+                None => None,
+            };
+        Ok(Config::load(text.as_deref(), &self.env, &self.flags)?)
+    }
+
+    fn modified(&self) -> Option<std::time::SystemTime> {
+        let path = self.file.as_ref()?;
+        std::fs::metadata(path).and_then(|m| m.modified()).ok()
+    }
+}
+
+/// Re-reads the configuration on SIGHUP and when the file changes (checked every second), and
+/// applies the engine and canary settings. A file that does not load is logged and ignored:
+/// the server keeps its running configuration.
+fn spawn_reloader(svc: RepoService, source: ConfigSource) {
+    tokio::spawn(async move {
+        let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+        let mut seen = source.modified();
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        loop {
+            let hup_fired = async {
+                match hup.as_mut() {
+                    Some(h) => h.recv().await.is_some(),
+                    None => std::future::pending().await,
+                }
+            };
+            let why = tokio::select! {
+                true = hup_fired => "SIGHUP",
+                _ = tick.tick() => {
+                    let now = source.modified();
+                    if now == seen {
+                        continue;
+                    }
+                    seen = now;
+                    "config file changed"
+                }
+            };
+            match source.load() {
+                Ok(config) => {
+                    tracing::info!(reason = why, "reloading configuration");
+                    apply_reloaded(&svc, &config);
+                }
+                Err(e) => tracing::error!(reason = why, error = %e, "config not reloaded"),
+            }
+        }
+    });
 }
 
 #[derive(utoipa::OpenApi)]
@@ -93,6 +199,7 @@ pub fn build_service(config: &Config) -> RepoService {
         (name = "files", description = "Trees, blobs and work-tree files"),
         (name = "workspaces", description = "Workspaces, index and stash"),
         (name = "diff", description = "Diff, blame, merge, rebase and ancestry"),
+        (name = "admin", description = "The serving engine and the canary"),
         (name = "meta", description = "Health and the API description"),
     )
 )]
@@ -281,11 +388,13 @@ pub fn app(svc: RepoService) -> Router {
 }
 
 /// Serves `config` on `listener` until `shutdown` completes, then lets in-flight requests
-/// finish. HTTP/1.1 and HTTP/2 (h2c, prior knowledge) share the port.
+/// finish. HTTP/1.1 and HTTP/2 (h2c, prior knowledge) share the port. With a `source`, the
+/// configuration is read again on SIGHUP and when its file changes.
 pub async fn run(
     config: Config,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
+    source: Option<ConfigSource>,
 ) -> Result<(), ServeError> {
     let data = &config.service.data_dir;
     std::fs::create_dir_all(data).map_err(|source| ServeError::DataDir {
@@ -300,11 +409,14 @@ pub async fn run(
         );
     }
     tracing::info!(
-        engine = svc.engine().name(),
+        engine = config.engine.as_str(),
         data_dir = %data.display(),
         addr = %listener.local_addr()?,
         "serving"
     );
+    if let Some(source) = source {
+        spawn_reloader(svc.clone(), source);
+    }
     serve(listener, app(svc), shutdown).await
 }
 

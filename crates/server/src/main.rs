@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
-use gitapi_server::{Config, Flags};
+use gitapi_server::{Config, ConfigSource, Flags};
 
 /// gitapi: a Git repository service. Keeps many bare repositories in one data directory and
 /// serves every Git operation over a REST API (OpenAPI document at /openapi.json).
@@ -27,7 +27,9 @@ enum Command {
     /// Settings come from the defaults, then the config file, then GITAPI_* environment
     /// variables (GITAPI_DATA_DIR, GITAPI_LISTEN, GITAPI_ALLOW_LOCAL_CLONE,
     /// GITAPI_MAX_BODY_BYTES, GITAPI_MAX_BLOB_BYTES, GITAPI_DEADLINE_SECS, GITAPI_MAX_LOG_PAGE,
-    /// GITAPI_MAX_BLOCKING, GIT_BACKEND), then these flags.
+    /// GITAPI_MAX_BLOCKING, GITAPI_CANARY_FRACTION, GITAPI_CANARY_MODE, GIT_BACKEND), then
+    /// these flags. The engine (libgit2 or shell) and the canary can be changed while serving:
+    /// edit the config file (it is watched) or send SIGHUP, or use PUT /v1/admin/backend.
     Serve(ServeArgs),
     /// Validates the configuration (file, environment, flags) and prints what would run.
     CheckConfig(ServeArgs),
@@ -51,21 +53,20 @@ struct ServeArgs {
     allow_local_clone: bool,
 }
 
+fn source(args: &ServeArgs) -> ConfigSource {
+    ConfigSource {
+        file: args.config.clone(),
+        env: std::env::vars().collect::<HashMap<String, String>>(),
+        flags: Flags {
+            data_dir: args.data.clone(),
+            listen: args.listen.clone(),
+            allow_local_clone: args.allow_local_clone,
+        },
+    }
+}
+
 fn load(args: &ServeArgs) -> anyhow::Result<Config> {
-    let text = match &args.config {
-        Some(path) => Some(
-            std::fs::read_to_string(path)
-                .with_context(|| format!("reading config file {}", path.display()))?,
-        ),
-        None => None,
-    };
-    let env: HashMap<String, String> = std::env::vars().collect();
-    let flags = Flags {
-        data_dir: args.data.clone(),
-        listen: args.listen.clone(),
-        allow_local_clone: args.allow_local_clone,
-    };
-    Ok(Config::load(text.as_deref(), &env, &flags)?)
+    Ok(source(args).load()?)
 }
 
 async fn shutdown_signal() {
@@ -111,7 +112,7 @@ async fn main() -> anyhow::Result<()> {
                 .with_context(|| format!("listening on {}", config.listen))?;
             let addr = listener.local_addr()?;
             eprintln!("gitapi listening on http://{addr}");
-            gitapi_server::run(config, listener, shutdown_signal()).await?;
+            gitapi_server::run(config, listener, shutdown_signal(), Some(source(&args))).await?;
         }
         Command::CheckConfig(args) => {
             let config = load(&args)?;

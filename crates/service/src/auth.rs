@@ -67,6 +67,11 @@ impl RepoPattern {
     pub fn matches(&self, name: &str) -> bool {
         glob_match(&self.0, name)
     }
+
+    /// Whether this pattern matches every name (it is all `*`).
+    pub fn matches_everything(&self) -> bool {
+        self.0.bytes().all(|b| b == b'*')
+    }
 }
 
 /// `*`-only glob matching, iterative (no exponential backtracking on hostile patterns).
@@ -174,6 +179,27 @@ impl Principal {
                     scope.as_str(),
                     repo.as_str()
                 ),
+            ))
+        }
+    }
+}
+
+impl Principal {
+    /// `Ok` when this caller administers the whole server (engine switch, canary): admin scope
+    /// on every repository (`repos = ["*"]`), or open local mode.
+    pub fn require_server_admin(&self) -> Result<()> {
+        let ok = match self {
+            Self::Open => true,
+            Self::Token(t) => {
+                t.scope >= Scope::Admin && t.repos.iter().any(RepoPattern::matches_everything)
+            }
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::new(
+                ErrorKind::PermissionDenied,
+                "admin scope on every repository (repos = [\"*\"]) is required",
             ))
         }
     }

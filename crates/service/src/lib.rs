@@ -6,7 +6,8 @@
 //!
 //! 1. checks the caller's [`Scope`] on the repository ([`Principal::require`]);
 //! 2. takes the repository's lock: shared for reads, exclusive for writes and maintenance;
-//! 3. loads the engine once from its [`arc_swap::ArcSwap`] (a switch never cuts a request);
+//! 3. leases the serving engine once from its [`gitapi_switch::EngineSwitch`] (a switch never
+//!    cuts a request: the request finishes on the engine it leased);
 //! 4. checks protection rules ([`ProtectionRule`]) and limits ([`Limits`]);
 //! 5. calls the engine, under a deadline for expensive operations (blame, diff, log with a
 //!    path, merge, rebase, gc, cherry-pick, revert, clone);
@@ -17,9 +18,14 @@
 //! blocking pool.
 //!
 //! ```no_run
-//! # async fn demo(engine: std::sync::Arc<dyn gitapi_core::GitBackend>) -> gitapi_core::Result<()> {
+//! # async fn demo(
+//! #     libgit2: std::sync::Arc<dyn gitapi_core::GitBackend>,
+//! #     shell: std::sync::Arc<dyn gitapi_core::GitBackend>,
+//! # ) -> gitapi_core::Result<()> {
 //! use gitapi_service::{RepoService, RepoSource, ServiceConfig};
-//! let svc = RepoService::new(ServiceConfig::new("/srv/gitapi"), engine);
+//! use gitapi_switch::{CanaryConfig, EngineKind, EngineSwitch};
+//! let engines = EngineSwitch::new(libgit2, shell, EngineKind::Libgit2, CanaryConfig::default());
+//! let svc = RepoService::new(ServiceConfig::new("/srv/gitapi"), std::sync::Arc::new(engines));
 //! let who = svc.authenticate(None)?; // open local mode: no token configured
 //! let repo = gitapi_core::RepoName::new("demo")?;
 //! svc.create_repo(&who, &repo, RepoSource::Empty(Default::default())).await?;

@@ -4,9 +4,9 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use arc_swap::ArcSwap;
 use base64::Engine as _;
 use futures::TryStreamExt;
+use gitapi_switch::{CanaryConfig, EngineKind, EngineSwitch, Lease, SwitchStatus};
 use tokio::sync::{OwnedRwLockReadGuard, OwnedRwLockWriteGuard, broadcast};
 
 use gitapi_core::*;
@@ -44,7 +44,7 @@ pub struct RepoService {
 }
 
 struct Inner {
-    engine: ArcSwap<Arc<dyn GitBackend>>,
+    switch: Arc<EngineSwitch>,
     layout: Layout,
     config: ServiceConfig,
     auth: Authenticator,
@@ -140,22 +140,22 @@ fn check_actions(actions: &[FileAction], limits: &Limits) -> Result<()> {
 const MAX_SIGNED_CHECK: usize = 1000;
 
 impl RepoService {
-    /// A service over `engine` with the system resolver for clone sources.
-    pub fn new(config: ServiceConfig, engine: Arc<dyn GitBackend>) -> Self {
-        Self::with_resolver(config, engine, system_resolver())
+    /// A service over the engines of `switch` with the system resolver for clone sources.
+    pub fn new(config: ServiceConfig, switch: Arc<EngineSwitch>) -> Self {
+        Self::with_resolver(config, switch, system_resolver())
     }
 
     /// A service with a given resolver for clone sources (tests use a fake one).
     pub fn with_resolver(
         config: ServiceConfig,
-        engine: Arc<dyn GitBackend>,
+        switch: Arc<EngineSwitch>,
         resolver: Resolver,
     ) -> Self {
         let layout = Layout::new(config.data_dir.clone());
         let protections = ProtectionStore::new(layout.root().join("state").join("protections"));
         Self {
             inner: Arc::new(Inner {
-                engine: ArcSwap::from_pointee(engine),
+                switch,
                 auth: Authenticator::new(config.tokens.clone()),
                 events: EventBus::new(config.event_capacity),
                 locks: RepoLocks::default(),
@@ -167,16 +167,41 @@ impl RepoService {
         }
     }
 
-    /// The engine now in use. A request loads it once and finishes on it.
-    pub fn engine(&self) -> Arc<dyn GitBackend> {
-        Arc::clone(&self.inner.engine.load())
+    /// A lease on the engine now serving: a request takes one and finishes on that engine,
+    /// whatever switches happen meanwhile (its in-flight count drains when it is dropped).
+    pub fn engine(&self) -> Lease {
+        self.inner.switch.lease()
     }
 
-    /// Switches the engine: requests that already loaded the old one finish on it, and it is
-    /// dropped when the last of them ends.
-    pub fn switch_engine(&self, engine: Arc<dyn GitBackend>) {
-        tracing::info!(engine = engine.name(), "switching engine");
-        self.inner.engine.store(Arc::new(engine));
+    /// The engine switch: which engine serves, switching it, the canary and their counts.
+    pub fn engines(&self) -> &Arc<EngineSwitch> {
+        &self.inner.switch
+    }
+
+    /// Which engine serves, since when, requests in flight per engine, and the canary's counts.
+    pub fn backend_status(&self, who: &Principal) -> Result<SwitchStatus> {
+        who.require_server_admin()?;
+        Ok(self.inner.switch.status())
+    }
+
+    /// Switches the serving engine and/or changes the canary. Requests in flight finish on the
+    /// engine they started on; new ones go to the new engine.
+    pub fn set_backend(
+        &self,
+        who: &Principal,
+        backend: Option<EngineKind>,
+        canary: Option<CanaryConfig>,
+    ) -> Result<SwitchStatus> {
+        who.require_server_admin()?;
+        if let Some(c) = canary {
+            self.inner.switch.set_canary(c)?;
+        }
+        if let Some(kind) = backend
+            && self.inner.switch.switch(kind)
+        {
+            tracing::info!(engine = kind.as_str(), by = who.name(), "switched engine");
+        }
+        Ok(self.inner.switch.status())
     }
 
     /// The limits in force.
@@ -215,7 +240,7 @@ impl RepoService {
         &self,
         who: &Principal,
         repo: &RepoName,
-    ) -> Result<(OwnedRwLockReadGuard<()>, Arc<dyn GitBackend>)> {
+    ) -> Result<(OwnedRwLockReadGuard<()>, Lease)> {
         who.require(Scope::Read, repo)?;
         let guard = self.inner.locks.read(repo).await;
         Ok((guard, self.engine()))
@@ -226,7 +251,7 @@ impl RepoService {
         who: &Principal,
         repo: &RepoName,
         scope: Scope,
-    ) -> Result<(OwnedRwLockWriteGuard<()>, Arc<dyn GitBackend>)> {
+    ) -> Result<(OwnedRwLockWriteGuard<()>, Lease)> {
         who.require(scope, repo)?;
         let guard = self.inner.locks.write(repo).await;
         Ok((guard, self.engine()))
@@ -1339,10 +1364,17 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut config = ServiceConfig::new(dir.path());
         config.limits.deadline = deadline;
-        let engine = Arc::new(gitapi_git2::Git2Backend::new(gitapi_git2::Config::new(
-            dir.path(),
-        )));
-        (RepoService::new(config, engine), dir)
+        let switch = Arc::new(EngineSwitch::new(
+            Arc::new(gitapi_git2::Git2Backend::new(gitapi_git2::Config::new(
+                dir.path(),
+            ))),
+            Arc::new(gitapi_shell::ShellBackend::new(gitapi_shell::Config::new(
+                dir.path(),
+            ))),
+            gitapi_switch::EngineKind::Libgit2,
+            gitapi_switch::CanaryConfig::default(),
+        ));
+        (RepoService::new(config, switch), dir)
     }
 
     // Work that never finishes is cut off at the deadline with `Timeout`; no clock is read by

@@ -171,6 +171,13 @@ impl Lease {
     }
 }
 
+impl std::ops::Deref for Lease {
+    type Target = dyn GitBackend;
+    fn deref(&self) -> &Self::Target {
+        self.backend.as_ref()
+    }
+}
+
 impl Drop for Lease {
     fn drop(&mut self) {
         self.slot.in_flight.fetch_sub(1, Ordering::AcqRel);

@@ -17,6 +17,7 @@ use gitapi_service::{decode_cursor, encode_cursor};
 use crate::error::ApiError;
 use crate::state::AppState;
 
+pub(crate) mod admin;
 pub(crate) mod commits;
 pub(crate) mod files;
 pub(crate) mod history;
@@ -33,6 +34,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .merge(files::routes())
         .merge(workspaces::routes())
         .merge(history::routes())
+        .merge(admin::routes())
 }
 
 // --- Parsing at the edge ---

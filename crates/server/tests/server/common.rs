@@ -68,10 +68,17 @@ impl TestApp {
         let dir = tempfile::tempdir().expect("a temporary data directory");
         let mut config = ServiceConfig::new(dir.path());
         tweak(&mut config);
-        let mut engine_config = gitapi_git2::Config::new(dir.path());
-        engine_config.clone_policy.allow_local = config.allow_local_clone;
-        let engine = Arc::new(gitapi_git2::Git2Backend::new(engine_config));
-        let svc = RepoService::new(config, engine);
+        let mut git2 = gitapi_git2::Config::new(dir.path());
+        git2.clone_policy.allow_local = config.allow_local_clone;
+        let mut shell = gitapi_shell::Config::new(dir.path());
+        shell.clone_policy.allow_local = config.allow_local_clone;
+        let switch = gitapi_switch::EngineSwitch::new(
+            Arc::new(gitapi_git2::Git2Backend::new(git2)),
+            Arc::new(gitapi_shell::ShellBackend::new(shell)),
+            gitapi_switch::EngineKind::Libgit2,
+            gitapi_switch::CanaryConfig::default(),
+        );
+        let svc = RepoService::new(config, Arc::new(switch));
         Self {
             app: gitapi_server::app(svc),
             dir,

@@ -9,3 +9,4 @@ mod hostile;
 mod openapi;
 mod protect;
 mod routes;
+mod switch;

@@ -688,6 +688,42 @@ async fn every_route_answers_as_documented() {
         .expect(204);
     t.call("DELETE", "/v1/repos/demo", None).await.expect(204);
 
+    // The engine switch: read, switch to the CLI engine and back, set the canary.
+    let v = t.get("/v1/admin/backend").await.expect(200).json();
+    assert_eq!(v["backend"], "libgit2");
+    let v = t
+        .call(
+            "PUT",
+            "/v1/admin/backend",
+            Some(json!({"backend": "shell"})),
+        )
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(v["backend"], "shell");
+    assert_eq!(v["switches"], 1);
+    let v = t
+        .call(
+            "PUT",
+            "/v1/admin/backend",
+            Some(json!({"backend": "libgit2", "canary": {"fraction": 0.5, "mode": "shadow"}})),
+        )
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(v["backend"], "libgit2");
+    assert_eq!(v["canary"]["fraction"], 0.5);
+    t.call("PUT", "/v1/admin/backend", Some(json!({"backend": "svn"})))
+        .await
+        .expect_error(400, "invalid_argument");
+    t.call(
+        "PUT",
+        "/v1/admin/backend",
+        Some(json!({"canary": {"fraction": 2.0, "mode": "shadow"}})),
+    )
+    .await
+    .expect_error(400, "invalid_argument");
+
     // Unknown routes and methods answer with the error body too.
     t.get("/v1/nothing").await.expect_error(404, "not_found");
     t.call("PUT", "/v1/repos", None).await.expect(405);

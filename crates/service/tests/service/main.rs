@@ -15,8 +15,15 @@ struct Fixture {
     _dir: tempfile::TempDir,
 }
 
-fn engine(dir: &std::path::Path) -> Arc<dyn GitBackend> {
-    Arc::new(gitapi_git2::Git2Backend::new(gitapi_git2::Config::new(dir)))
+fn engine(dir: &std::path::Path) -> Arc<gitapi_switch::EngineSwitch> {
+    Arc::new(gitapi_switch::EngineSwitch::new(
+        Arc::new(gitapi_git2::Git2Backend::new(gitapi_git2::Config::new(dir))),
+        Arc::new(gitapi_shell::ShellBackend::new(gitapi_shell::Config::new(
+            dir,
+        ))),
+        gitapi_switch::EngineKind::Libgit2,
+        gitapi_switch::CanaryConfig::default(),
+    ))
 }
 
 fn sig() -> Signature {
@@ -244,8 +251,9 @@ async fn protection_survives_a_restart_and_guards_every_move() -> Result<()> {
 async fn switching_the_engine_keeps_serving() -> Result<()> {
     let f = fixture(|_| {}).await;
     let before = f.svc.engine();
-    f.svc.switch_engine(engine(f._dir.path()));
-    assert!(!Arc::ptr_eq(&before, &f.svc.engine()));
+    assert!(f.svc.engines().switch(gitapi_switch::EngineKind::Shell));
+    assert_eq!(before.name(), "libgit2", "a lease keeps its engine");
+    assert_eq!(f.svc.engine().name(), "shell");
     let info = f.svc.repo_info(&f.who, &f.repo).await?;
     assert!(info.empty);
     Ok(())
