@@ -1,7 +1,7 @@
 //! The gitapi server: configuration, the REST door and the `gitapi` binary's library half.
 //!
 //! Order of operations: [`Config::load`] validates the file, environment and flags;
-//! [`build_service`] opens the engine and the [`RepoService`]; [`app`] builds the router (every
+//! [`build_service`] opens both engines behind the engine switch and the [`RepoService`]; [`app`] builds the router (every
 //! route under `/v1`, `/openapi.json`, `/healthz`, `/readyz`); [`run`] serves it on a listener
 //! until a shutdown future completes, letting in-flight requests finish.
 //!
@@ -10,7 +10,8 @@
 //! use gitapi_server::{Config, Flags, run};
 //! let config = Config::load(None, &Default::default(), &Flags::default())?;
 //! let listener = tokio::net::TcpListener::bind(config.listen).await?;
-//! run(config, listener, async { let _ = tokio::signal::ctrl_c().await; }).await?;
+//! let stop = async { let _ = tokio::signal::ctrl_c().await; };
+//! run(config, listener, stop, None).await?;
 //! # Ok(()) }
 //! ```
 #![deny(missing_docs)]
