@@ -207,6 +207,7 @@ async fn main() -> Result<(), Error> {
             allow_local_clone: false,
         },
     )?;
+    let engine = config.engine;
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     let base = format!("http://{}", listener.local_addr()?);
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -222,7 +223,7 @@ async fn main() -> Result<(), Error> {
     let http = reqwest::Client::new();
     let (first, last) = seed(&http, &base).await?;
     println!(
-        "engine libgit2, {requests} requests per route, {clients} clients, HTTP/1.1 keep-alive"
+        "engine {engine}, {requests} requests per route, {clients} clients, HTTP/1.1 keep-alive"
     );
     println!(
         "{:<26} {:>9} {:>9} {:>9} {:>10}",
