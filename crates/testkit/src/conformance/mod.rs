@@ -990,11 +990,17 @@ mod tests {
     #[test]
     fn factory_takes_either_closure() {
         let by_dir = Factory::from_fn(|dir: &Path| -> Arc<dyn GitBackend> {
-            panic!("the factory is only inspected, never called ({})", dir.display())
+            panic!(
+                "the factory is only inspected, never called ({})",
+                dir.display()
+            )
         });
         assert!(!by_dir.takes_options());
         let by_opts = Factory::from_fn(|o: EngineOptions| -> Arc<dyn GitBackend> {
-            panic!("the factory is only inspected, never called ({})", o.data_dir.display())
+            panic!(
+                "the factory is only inspected, never called ({})",
+                o.data_dir.display()
+            )
         });
         assert!(by_opts.takes_options());
     }
