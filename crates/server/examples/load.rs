@@ -220,6 +220,9 @@ async fn main() -> Result<(), Error> {
         None,
     ));
 
+    // In a workspace-wide build reqwest's features unify with gitwire's `rustls-no-provider`;
+    // install the provider gitwire uses so the client builds either way.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let http = reqwest::Client::new();
     let (first, last) = seed(&http, &base).await?;
     println!(

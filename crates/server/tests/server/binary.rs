@@ -55,7 +55,9 @@ async fn binary_serves_http1_and_h2c_and_stops_on_sigterm() {
     let data = tempfile::tempdir().expect("tempdir");
     let mut server = start(data.path());
     let base = server.base.clone();
-    let http = reqwest::Client::new();
+    let http = crate::common::http_client()
+        .build()
+        .expect("an HTTP client");
 
     let res = http
         .post(format!("{base}/v1/repos"))
@@ -89,7 +91,7 @@ async fn binary_serves_http1_and_h2c_and_stops_on_sigterm() {
     assert_eq!(res.text().await.expect("text"), "hello\n");
 
     // The same port speaks HTTP/2 with prior knowledge.
-    let h2 = reqwest::Client::builder()
+    let h2 = crate::common::http_client()
         .http2_prior_knowledge()
         .build()
         .expect("an h2c client");

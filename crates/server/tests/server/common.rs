@@ -228,3 +228,13 @@ pub(crate) fn snapshot(root: &Path) -> BTreeMap<String, (u32, Vec<u8>)> {
     }
     out
 }
+
+/// An HTTP client for tests over real sockets.
+///
+/// In a workspace-wide build cargo unifies reqwest's features, and gitwire's
+/// `rustls-no-provider` then makes `Client::new` panic unless a crypto provider is installed;
+/// installing the one gitwire uses makes the tests independent of what is built beside them.
+pub(crate) fn http_client() -> reqwest::ClientBuilder {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+}

@@ -79,7 +79,9 @@ async fn switching_engines_under_load_fails_no_request_and_loses_no_commit() {
         },
         None,
     ));
-    let http = reqwest::Client::new();
+    let http = crate::common::http_client()
+        .build()
+        .expect("an HTTP client");
 
     // A repository with main and one branch per writer.
     ok(
