@@ -139,6 +139,32 @@ fn check_actions(actions: &[FileAction], limits: &Limits) -> Result<()> {
 /// walked without bound.
 const MAX_SIGNED_CHECK: usize = 1000;
 
+/// Whether every file header of `patch` names `path` (or `/dev/null`).
+fn patch_touches_only(patch: &str, path: &str) -> bool {
+    let a = format!("a/{path}");
+    let b = format!("b/{path}");
+    let mut files = 0;
+    for line in patch.lines() {
+        if let Some(rest) = line.strip_prefix("diff --git ") {
+            files += 1;
+            if rest != format!("{a} {b}") {
+                return false;
+            }
+        } else if let Some(name) = line.strip_prefix("--- ")
+            && name != a
+            && name != "/dev/null"
+        {
+            return false;
+        } else if let Some(name) = line.strip_prefix("+++ ")
+            && name != b
+            && name != "/dev/null"
+        {
+            return false;
+        }
+    }
+    files <= 1
+}
+
 impl RepoService {
     /// A service over the engines of `switch` with the system resolver for clone sources.
     pub fn new(config: ServiceConfig, switch: Arc<EngineSwitch>) -> Self {
@@ -1115,14 +1141,24 @@ impl RepoService {
         e.unstage(repo, ws, path).await
     }
 
-    /// Applies patch text to a workspace's index.
+    /// Applies patch text to a workspace's index; with `path`, the patch must touch only that
+    /// file (staging part of one path's change).
     pub async fn stage_patch(
         &self,
         who: &Principal,
         repo: &RepoName,
         ws: &WorkspaceName,
+        path: Option<&RepoPath>,
         patch: &str,
     ) -> Result<()> {
+        if let Some(p) = path
+            && !patch_touches_only(patch, p.as_str())
+        {
+            return Err(Error::invalid(format!(
+                "patch touches files other than {:?}",
+                p.as_str()
+            )));
+        }
         let max = self.limits().max_blob_bytes;
         if patch.len() > max {
             return Err(too_large("patch", patch.len(), max));
@@ -1359,6 +1395,15 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+
+    #[test]
+    fn patch_paths_are_checked() {
+        let ok = "diff --git a/f b/f\n--- a/f\n+++ b/f\n@@ -1 +1 @@\n-a\n+b\n";
+        assert!(patch_touches_only(ok, "f"));
+        assert!(!patch_touches_only(ok, "g"));
+        let two = format!("{ok}diff --git a/g b/g\n--- a/g\n+++ b/g\n");
+        assert!(!patch_touches_only(&two, "f"));
+    }
 
     fn service(deadline: Duration) -> (RepoService, tempfile::TempDir) {
         let dir = tempfile::tempdir().expect("tempdir");

@@ -11,7 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use gitapi_core::{
-    Commit, CommitIndex, Error, RefName, Signing, StashEntry, StashSave, StatusEntry, WorkspaceInfo,
+    Commit, CommitIndex, RefName, Signing, StashEntry, StashSave, StatusEntry, WorkspaceInfo,
 };
 
 use super::{
@@ -165,32 +165,6 @@ pub(crate) struct StageBody {
     workspace: Option<String>,
 }
 
-/// Whether every file header of `patch` names `path` (or `/dev/null`).
-fn patch_touches_only(patch: &str, path: &str) -> bool {
-    let a = format!("a/{path}");
-    let b = format!("b/{path}");
-    let mut files = 0;
-    for line in patch.lines() {
-        if let Some(rest) = line.strip_prefix("diff --git ") {
-            files += 1;
-            if rest != format!("{a} {b}") {
-                return false;
-            }
-        } else if let Some(name) = line.strip_prefix("--- ")
-            && name != a
-            && name != "/dev/null"
-        {
-            return false;
-        } else if let Some(name) = line.strip_prefix("+++ ")
-            && name != b
-            && name != "/dev/null"
-        {
-            return false;
-        }
-    }
-    files <= 1
-}
-
 /// Stages a path, or part of its change given as a patch.
 #[utoipa::path(post, path = "/v1/repos/{repo}/stage", tag = "workspaces",
     params(("repo" = String, Path, description = "repository name")),
@@ -205,16 +179,7 @@ async fn stage(
     let (r, ws) = (repo(&name)?, workspace(body.workspace.as_deref())?);
     let path = repo_path(&body.path)?;
     match &body.patch {
-        Some(patch) => {
-            if !patch_touches_only(patch, path.as_str()) {
-                return Err(Error::invalid(format!(
-                    "patch touches files other than {:?}",
-                    path.as_str()
-                ))
-                .into());
-            }
-            s.svc.stage_patch(&who, &r, &ws, patch).await?;
-        }
+        Some(patch) => s.svc.stage_patch(&who, &r, &ws, Some(&path), patch).await?,
         None => s.svc.stage(&who, &r, &ws, &path).await?,
     }
     Ok(no_content())
@@ -421,18 +386,4 @@ async fn stash_drop(
     let ws = workspace(q.workspace.as_deref())?;
     s.svc.stash_drop(&who, &repo(&name)?, &ws, index).await?;
     Ok(no_content())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::patch_touches_only;
-
-    #[test]
-    fn patch_paths_are_checked() {
-        let ok = "diff --git a/f b/f\n--- a/f\n+++ b/f\n@@ -1 +1 @@\n-a\n+b\n";
-        assert!(patch_touches_only(ok, "f"));
-        assert!(!patch_touches_only(ok, "g"));
-        let two = format!("{ok}diff --git a/g b/g\n--- a/g\n+++ b/g\n");
-        assert!(!patch_touches_only(&two, "f"));
-    }
 }
