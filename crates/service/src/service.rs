@@ -779,12 +779,44 @@ impl RepoService {
             ));
         }
         let (_g, e) = self.exclusive(who, repo, Scope::Write).await?;
+        self.apply_ref_updates(&*e, repo, updates).await
+    }
+
+    /// Points a ref at a revision, resolved under the same lock as the update, optionally as a
+    /// compare-and-swap (zero: the ref must not exist), and returns the ref.
+    pub async fn point_ref(
+        &self,
+        who: &Principal,
+        repo: &RepoName,
+        name: &RefName,
+        target: &Rev,
+        expected_old: Option<Oid>,
+    ) -> Result<Ref> {
+        let (_g, e) = self.exclusive(who, repo, Scope::Write).await?;
+        let new = e.resolve(repo, target).await?;
+        let update = RefUpdate {
+            name: name.clone(),
+            new,
+            expected_old,
+        };
+        self.apply_ref_updates(&*e, repo, vec![update]).await?;
+        e.get_ref(repo, name).await
+    }
+
+    /// Checks protection for each update, applies them atomically and publishes the events;
+    /// the caller holds the repository's exclusive lock.
+    async fn apply_ref_updates(
+        &self,
+        e: &dyn GitBackend,
+        repo: &RepoName,
+        updates: Vec<RefUpdate>,
+    ) -> Result<()> {
         let mut olds = Vec::with_capacity(updates.len());
         for u in &updates {
-            let old = current(&*e, repo, &u.name).await?;
+            let old = current(e, repo, &u.name).await?;
             let new = (!u.new.is_zero()).then_some(u.new);
             let rules = self.rules(repo, &u.name).await?;
-            self.check_move(&*e, repo, &u.name, rules, old, new).await?;
+            self.check_move(e, repo, &u.name, rules, old, new).await?;
             olds.push(old);
         }
         e.update_refs(repo, updates.clone()).await?;

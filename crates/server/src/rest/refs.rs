@@ -153,14 +153,9 @@ async fn create_ref(
     } else if refname.is_branch() {
         s.svc.create_branch(&who, &r, &refname, &target).await?
     } else {
-        let oid = s.svc.resolve(&who, &r, &target).await?;
-        let update = RefUpdate {
-            name: refname.clone(),
-            new: oid,
-            expected_old: Some(Oid::ZERO),
-        };
-        s.svc.update_refs(&who, &r, vec![update]).await?;
-        s.svc.get_ref(&who, &r, &refname).await?
+        s.svc
+            .point_ref(&who, &r, &refname, &target, Some(Oid::ZERO))
+            .await?
     };
     Ok((StatusCode::CREATED, Json(created)))
 }
@@ -254,14 +249,11 @@ async fn update_ref(
     let r = repo(&name)?;
     let refname = ref_from_path(&rest)?;
     let target = rev(&body.target)?;
-    let oid = s.svc.resolve(&who, &r, &target).await?;
-    let update = RefUpdate {
-        name: refname.clone(),
-        new: oid,
-        expected_old: body.expected_old,
-    };
-    s.svc.update_refs(&who, &r, vec![update]).await?;
-    Ok(Json(s.svc.get_ref(&who, &r, &refname).await?))
+    Ok(Json(
+        s.svc
+            .point_ref(&who, &r, &refname, &target, body.expected_old)
+            .await?,
+    ))
 }
 
 /// Compare-and-swap for a deletion.
