@@ -70,40 +70,24 @@ impl GitBackend for Git2Backend {
         .await
     }
 
+    // Clone, mirror sync and gc are the git CLI's (libgit2 is built here without an HTTPS
+    // stack and has no gc): they go to the CLI engine over the same data directory, which also
+    // checks the clone policy again.
     async fn clone_repo(&self, r: &RepoName, opts: CloneOptions) -> Result<RepoInfo> {
-        let r = r.clone();
-        self.run(move |inner| {
-            // The URL was checked at the edge; check again against this engine's own policy so
-            // a door that forgot cannot widen it.
-            RemoteUrl::parse(opts.url.as_str(), inner.config.clone_policy)?;
-            repo::clone(&inner.layout, &r, &opts)
-        })
-        .await
+        self.inner.cli.clone_repo(r, opts).await
     }
 
     async fn sync_mirror(&self, r: &RepoName) -> Result<RepoInfo> {
-        let r = r.clone();
-        self.run(move |inner| {
-            let url = repo::open_bare(&inner.layout, &r)?
-                .find_remote("origin")
-                .ok()
-                .and_then(|rem| rem.url().ok().map(str::to_owned))
-                .ok_or_else(|| Error::precondition("repository has no origin remote"))?;
-            RemoteUrl::parse(&url, inner.config.clone_policy)?;
-            repo::sync_mirror(&inner.layout, &r)
-        })
-        .await
+        let info = self.inner.cli.sync_mirror(r).await;
+        // Refs and packs changed under the warm handles.
+        self.inner.forget_handles(r);
+        info
     }
 
     async fn gc(&self, r: &RepoName) -> Result<GcOutcome> {
-        let r = r.clone();
-        self.run(move |inner| {
-            let out = repo::gc(&inner.layout, &r);
-            // Packs changed under the warm handles.
-            inner.forget_handles(&r);
-            out
-        })
-        .await
+        let out = self.inner.cli.gc(r).await;
+        self.inner.forget_handles(r);
+        out
     }
 
     async fn config_get(&self, r: &RepoName, key: &ConfigKey) -> Result<Option<String>> {

@@ -8,8 +8,9 @@
 //! - Ref writes are compare-and-swap inside a libgit2 ref transaction (the ref lock). Writes are
 //!   durable before the answer: objects are flushed before the ref that names them, and the ref
 //!   before the answer (`gitapi_storage::sync_fs`, two `syncfs` per write).
-//! - What libgit2 cannot do runs the git CLI through [`cli`]: clone and mirror (libgit2 is built
-//!   here without an HTTPS stack), mirror sync and gc.
+//! - What libgit2 cannot do goes to the git CLI engine (`gitapi-shell`) over the same data
+//!   directory: clone and mirror (libgit2 is built here without an HTTPS stack), mirror sync
+//!   and gc.
 //!
 //! ```no_run
 //! # async fn demo() -> gitapi_core::Result<()> {
@@ -20,7 +21,6 @@
 //! ```
 #![deny(missing_docs)]
 
-pub mod cli;
 mod commits;
 mod convert;
 mod diff;
@@ -88,6 +88,8 @@ pub(crate) struct Inner {
     handles: Mutex<HashMap<RepoName, Vec<git2::Repository>>>,
     workspace_locks: Mutex<HashMap<(RepoName, WorkspaceName), WorkspaceLock>>,
     pub(crate) trees: tree_cache::TreeCache,
+    /// The CLI engine, for clone, mirror sync and gc.
+    pub(crate) cli: gitapi_shell::ShellBackend,
 }
 
 impl std::fmt::Debug for Inner {
@@ -109,6 +111,12 @@ impl Git2Backend {
                 handles: Mutex::new(HashMap::new()),
                 workspace_locks: Mutex::new(HashMap::new()),
                 trees: tree_cache::TreeCache::new(config.tree_cache_entries),
+                cli: gitapi_shell::ShellBackend::new({
+                    let mut c = gitapi_shell::Config::new(config.data_dir.clone());
+                    c.clone_policy = config.clone_policy;
+                    c.max_blocking = config.max_blocking;
+                    c
+                }),
                 config,
             }),
         }

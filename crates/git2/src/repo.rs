@@ -1,13 +1,10 @@
 //! Repository lifecycle and config.
 
-use std::path::Path;
-
 use gitapi_core::{
-    CloneOptions, ConfigEntry, ConfigKey, Error, GcOutcome, InitOptions, Layout, RefName, RepoInfo,
-    RepoName, Result, names::CONFIG_ALLOW_LIST,
+    ConfigEntry, ConfigKey, Error, InitOptions, Layout, RefName, RepoInfo, RepoName, Result,
+    names::CONFIG_ALLOW_LIST,
 };
 
-use crate::cli::{GitCommand, Subcommand};
 use crate::convert::map_err;
 
 pub(crate) fn open_bare(layout: &Layout, repo: &RepoName) -> Result<git2::Repository> {
@@ -77,79 +74,6 @@ pub(crate) fn info(r: &git2::Repository, name: &RepoName) -> Result<RepoInfo> {
         default_branch,
         empty,
         mirror,
-    })
-}
-
-pub(crate) fn clone(layout: &Layout, repo: &RepoName, opts: &CloneOptions) -> Result<RepoInfo> {
-    if layout.repo_dir(repo).exists() {
-        return Err(Error::already_exists(format!(
-            "repository {:?} already exists",
-            repo.as_str()
-        )));
-    }
-    let scratch = gitapi_storage::scratch_dir(layout)?;
-    let path = scratch.path().join("repo.git");
-    let cmd = GitCommand::new(Subcommand::Clone)
-        .flag(if opts.mirror { "--mirror" } else { "--bare" })
-        .flag("--no-local")
-        .flag("--quiet")
-        .config("core.fsync", "committed,index")
-        .arg(opts.url.as_str())
-        .arg(path.as_os_str());
-    cmd.output()?;
-    let r = git2::Repository::open_bare(&path).map_err(map_err("opening clone"))?;
-    apply_defaults(&r)?;
-    drop(r);
-    gitapi_storage::move_into_place(layout, repo, &path)?;
-    info(&open_bare(layout, repo)?, repo)
-}
-
-pub(crate) fn sync_mirror(layout: &Layout, repo: &RepoName) -> Result<RepoInfo> {
-    let r = open_bare(layout, repo)?;
-    let before = info(&r, repo)?;
-    if !before.mirror {
-        return Err(Error::precondition(format!(
-            "repository {:?} is not a mirror",
-            repo.as_str()
-        )));
-    }
-    GitCommand::new(Subcommand::Fetch)
-        .git_dir(&layout.repo_dir(repo))
-        .flag("--prune")
-        .flag("--quiet")
-        .arg("origin")
-        .output()?;
-    info(&r, repo)
-}
-
-fn count_objects(dir: &Path) -> Result<(u64, u64)> {
-    let out = GitCommand::new(Subcommand::CountObjects)
-        .git_dir(dir)
-        .flag("-v")
-        .output()?;
-    let text = String::from_utf8_lossy(&out);
-    let field = |name: &str| {
-        text.lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    Ok((field("count:"), field("packs:")))
-}
-
-pub(crate) fn gc(layout: &Layout, repo: &RepoName) -> Result<GcOutcome> {
-    open_bare(layout, repo)?;
-    let dir = layout.repo_dir(repo);
-    let (loose_before, _) = count_objects(&dir)?;
-    GitCommand::new(Subcommand::Gc)
-        .git_dir(&dir)
-        .flag("--quiet")
-        .output()?;
-    let (loose_after, packs_after) = count_objects(&dir)?;
-    Ok(GcOutcome {
-        loose_objects_before: loose_before,
-        loose_objects_after: loose_after,
-        packs_after,
     })
 }
 
