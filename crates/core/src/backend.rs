@@ -127,6 +127,17 @@ pub trait GitBackend: Send + Sync + std::fmt::Debug {
     async fn list_tree(&self, repo: &RepoName, query: ListTree) -> Result<Vec<TreeEntry>>;
     /// Reads a blob whole.
     async fn read_blob(&self, repo: &RepoName, blob: BlobRef) -> Result<Blob>;
+    /// A blob's id, size and mode without reading its content.
+    async fn blob_header(&self, repo: &RepoName, blob: BlobRef) -> Result<BlobHeader> {
+        // Engines override this with a read of the object header only; this fallback is
+        // only correct, not cheap.
+        let b = self.stream_blob(repo, blob).await?;
+        Ok(BlobHeader {
+            oid: b.oid,
+            size: b.size,
+            mode: b.mode,
+        })
+    }
     /// Reads a blob as a stream of chunks.
     async fn stream_blob(&self, repo: &RepoName, blob: BlobRef) -> Result<BlobStream> {
         let b = self.read_blob(repo, blob).await?;

@@ -16,6 +16,7 @@
 #![deny(missing_docs)]
 
 pub mod backend;
+pub mod deadline;
 pub mod diff;
 pub mod error;
 pub mod layout;
@@ -26,6 +27,7 @@ pub mod oid;
 pub mod tree_edit;
 
 pub use backend::{GitBackend, collect_log};
+pub use deadline::Deadline;
 pub use diff::{
     Diff, DiffId, DiffKey, DiffLine, DiffStats, DiffStatus, FileDiff, Hunk, LineOrigin,
 };

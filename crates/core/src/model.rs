@@ -382,6 +382,19 @@ pub struct Blob {
     pub content: Bytes,
 }
 
+/// What a blob is without its content: enough for an ETag check, a `Content-Length` and a
+/// mode, so a `304` reads no content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BlobHeader {
+    /// Its id.
+    pub oid: Oid,
+    /// Its size.
+    pub size: u64,
+    /// The mode of the tree entry, when read by path.
+    pub mode: Option<FileMode>,
+}
+
 /// A blob read as a stream of chunks.
 pub struct BlobStream {
     /// Its id.
