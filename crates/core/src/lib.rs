@@ -16,6 +16,7 @@
 #![deny(missing_docs)]
 
 pub mod backend;
+pub mod cursor;
 pub mod deadline;
 pub mod diff;
 pub mod error;
@@ -24,6 +25,7 @@ pub mod model;
 pub mod names;
 pub mod object;
 pub mod oid;
+pub mod ops;
 pub mod tree_edit;
 
 pub use backend::{GitBackend, collect_log};

@@ -8,7 +8,7 @@ use axum::http::request::Parts;
 use bytes::Bytes;
 
 use gitapi_core::{Error, ErrorKind};
-use gitapi_service::Principal;
+use gitapi_service::{CallContext, Door, RequestId};
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -61,15 +61,23 @@ impl<S: Send + Sync> FromRequest<S> for RawBody {
     }
 }
 
-/// The authenticated caller. Tokens are read from the `Authorization` header only.
+/// The authenticated caller as a call context of the REST door. Tokens are read from the
+/// `Authorization` header only; a client's `X-Request-Id` is kept when it is safe to log.
 #[derive(Debug, Clone)]
-pub struct Caller(pub Principal);
+pub struct Caller(pub CallContext);
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let header = parts.headers.get(AUTHORIZATION).map(|v| v.as_bytes());
-        Ok(Caller(state.svc.authenticate(header)?))
+        let who = state.svc.authenticate(header)?;
+        let id = parts
+            .headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok());
+        Ok(Caller(
+            CallContext::new(who, Door::Rest).with_request_id(RequestId::from_client(id)),
+        ))
     }
 }

@@ -102,15 +102,13 @@ pub fn build_service(config: &Config) -> RepoService {
 /// Applies what can change while serving (the engine and the canary) from a configuration read
 /// again; everything else needs a restart and is reported in the log.
 pub fn apply_reloaded(svc: &RepoService, config: &Config) {
-    let engines = svc.engines();
-    if engines.switch(config.engine) {
-        tracing::info!(
-            engine = config.engine.as_str(),
-            "config reloaded: switched engine"
-        );
-    }
-    if let Err(e) = engines.set_canary(config.canary) {
-        tracing::error!(error = %e, "config reloaded: canary settings refused");
+    let operator = gitapi_service::CallContext::operator();
+    match svc.set_backend(&operator, Some(config.engine), Some(config.canary)) {
+        Ok(status) => tracing::info!(
+            engine = status.backend.as_str(),
+            "config reloaded: engine and canary applied"
+        ),
+        Err(e) => tracing::error!(error = %e, "config reloaded: canary settings refused"),
     }
 }
 

@@ -13,9 +13,12 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// The largest file content a write may carry, in bytes.
     pub max_blob_bytes: usize,
-    /// How long an expensive operation (blame, diff, log with a path, merge, rebase, gc) may
-    /// run before it is cancelled and answers `Timeout`.
+    /// How long one request may run. A read is answered `Timeout` at this deadline and its
+    /// engine work is stopped; a write stops before its ref update and answers `Timeout` with
+    /// nothing moved (see the funnel).
     pub deadline: Duration,
+    /// How long maintenance (clone, mirror sync, gc) may run: much longer than a request.
+    pub maintenance_deadline: Duration,
     /// The most commits one log page returns.
     pub max_log_page: usize,
 }
@@ -26,6 +29,7 @@ impl Default for Limits {
             max_body_bytes: 32 * 1024 * 1024,
             max_blob_bytes: 16 * 1024 * 1024,
             deadline: Duration::from_secs(30),
+            maintenance_deadline: Duration::from_secs(3600),
             max_log_page: 1000,
         }
     }

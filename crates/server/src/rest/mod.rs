@@ -12,7 +12,6 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 
 use gitapi_core::{Error, RefName, RepoName, RepoPath, Rev, Signature, WorkspaceName};
-use gitapi_service::{decode_cursor, encode_cursor};
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -213,15 +212,12 @@ impl<T: Serialize> IntoResponse for Paged<T> {
 
 /// An opaque cursor over a position in a listing.
 pub(crate) fn offset_cursor(n: usize) -> String {
-    encode_cursor(&format!("o{n}"))
+    gitapi_core::cursor::encode_offset(n)
 }
 
 /// The position a cursor made by [`offset_cursor`] names.
 pub(crate) fn cursor_offset(c: &str) -> Result<usize, ApiError> {
-    let s = decode_cursor(c)?;
-    s.strip_prefix('o')
-        .and_then(|n| n.parse().ok())
-        .ok_or_else(|| Error::invalid(format!("cursor {c:?} is not valid")).into())
+    Ok(gitapi_core::cursor::decode_offset(c)?)
 }
 
 /// Pages a whole vector.

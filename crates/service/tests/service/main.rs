@@ -10,7 +10,8 @@ use gitapi_service::*;
 
 struct Fixture {
     svc: RepoService,
-    who: Principal,
+    who: CallContext,
+    switch: Arc<gitapi_switch::EngineSwitch>,
     repo: RepoName,
     _dir: tempfile::TempDir,
 }
@@ -56,8 +57,9 @@ async fn fixture(tweak: impl FnOnce(&mut ServiceConfig)) -> Fixture {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut config = ServiceConfig::new(dir.path());
     tweak(&mut config);
-    let svc = RepoService::new(config, engine(dir.path()));
-    let who = svc.authenticate(None).expect("open mode");
+    let switch = engine(dir.path());
+    let svc = RepoService::new(config, Arc::clone(&switch));
+    let who = CallContext::new(svc.authenticate(None).expect("open mode"), Door::Internal);
     let repo = RepoName::new("demo").expect("name");
     svc.create_repo(&who, &repo, RepoSource::Empty(InitOptions::default()))
         .await
@@ -65,6 +67,7 @@ async fn fixture(tweak: impl FnOnce(&mut ServiceConfig)) -> Fixture {
     Fixture {
         svc,
         who,
+        switch,
         repo,
         _dir: dir,
     }
@@ -73,7 +76,7 @@ async fn fixture(tweak: impl FnOnce(&mut ServiceConfig)) -> Fixture {
 #[tokio::test]
 async fn ref_changes_are_published() -> Result<()> {
     let f = fixture(|_| {}).await;
-    let mut events = f.svc.subscribe();
+    let mut events = f.svc.subscribe(&f.who);
     let main = RefName::branch("main")?;
     let c1 = f
         .svc
@@ -98,7 +101,7 @@ async fn ref_changes_are_published() -> Result<()> {
     f.svc.delete_ref(&f.who, &f.repo, &side, None).await?;
 
     let got: Vec<RefEvent> = (0..4)
-        .map(|_| events.try_recv().expect("an event"))
+        .map(|_| events.try_recv().ok().flatten().expect("an event"))
         .collect();
     let expect = |r: &RefName, old, new, kind| RefEvent {
         repo: f.repo.clone(),
@@ -127,7 +130,7 @@ async fn ref_changes_are_published() -> Result<()> {
         .await
         .err();
     assert_eq!(err.map(|e| e.kind()), Some(ErrorKind::Conflict));
-    assert!(events.try_recv().is_err());
+    assert!(matches!(events.try_recv(), Ok(None)));
     Ok(())
 }
 
@@ -250,11 +253,162 @@ async fn protection_survives_a_restart_and_guards_every_move() -> Result<()> {
 #[tokio::test]
 async fn switching_the_engine_keeps_serving() -> Result<()> {
     let f = fixture(|_| {}).await;
-    let before = f.svc.engine();
-    assert!(f.svc.engines().switch(gitapi_switch::EngineKind::Shell));
+    let before = f.switch.lease();
+    assert!(f.switch.switch(gitapi_switch::EngineKind::Shell));
     assert_eq!(before.name(), "libgit2", "a lease keeps its engine");
-    assert_eq!(f.svc.engine().name(), "shell");
+    assert_eq!(f.switch.lease().name(), "shell");
     let info = f.svc.repo_info(&f.who, &f.repo).await?;
     assert!(info.empty);
     Ok(())
+}
+
+mod funnel {
+    //! The funnel: observers, scoped events, streams that hold their lease, and formatting
+    //! that leases nothing.
+
+    use std::sync::Mutex;
+
+    use futures::StreamExt;
+
+    use super::*;
+
+    #[derive(Debug, Default)]
+    struct Recorder(Mutex<Vec<OpRecord>>);
+
+    impl Observer for Recorder {
+        fn finished(&self, record: &OpRecord) {
+            self.0.lock().expect("recorder").push(record.clone());
+        }
+    }
+
+    #[tokio::test]
+    async fn every_operation_reaches_the_observers_with_its_outcome() -> Result<()> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let recorder = Arc::new(Recorder::default());
+        let svc = RepoService::builder(ServiceConfig::new(dir.path()), engine(dir.path()))
+            .observer(recorder.clone())
+            .build();
+        let cx = CallContext::new(svc.authenticate(None)?, Door::Grpc);
+        let repo = RepoName::new("obs")?;
+        svc.create_repo(&cx, &repo, RepoSource::Empty(InitOptions::default()))
+            .await?;
+        svc.commit_files(&cx, &repo, commit_req(Some(Oid::ZERO), vec![put("a", "1")]))
+            .await?;
+        let missing = svc
+            .get_ref(&cx, &repo, &RefName::branch("nope")?)
+            .await
+            .err();
+        assert_eq!(missing.map(|e| e.kind()), Some(ErrorKind::NotFound));
+        let seen = recorder.0.lock().expect("recorder").clone();
+        let ops: Vec<(&str, OpKind, Option<ErrorKind>)> =
+            seen.iter().map(|r| (r.op, r.kind, r.error)).collect();
+        assert_eq!(
+            ops,
+            vec![
+                ("create_repo", OpKind::Write, None),
+                ("commit_files", OpKind::Write, None),
+                ("get_ref", OpKind::Read, Some(ErrorKind::NotFound)),
+            ]
+        );
+        assert!(
+            seen.iter()
+                .all(|r| r.door == Door::Grpc && r.engine == "libgit2" && r.repo == repo)
+        );
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn events_are_shown_only_to_callers_who_may_read_the_repository() -> Result<()> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut config = ServiceConfig::new(dir.path());
+        let admin_secret = "admin-secret-0123456789";
+        let reader_secret = "reader-secret-0123456789";
+        config.tokens = vec![
+            TokenGrant::new(
+                "admin",
+                admin_secret,
+                Scope::Admin,
+                vec![RepoPattern::new("*")?],
+            )?,
+            TokenGrant::new(
+                "reader",
+                reader_secret,
+                Scope::Read,
+                vec![RepoPattern::new("open")?],
+            )?,
+        ];
+        let svc = RepoService::new(config, engine(dir.path()));
+        let as_ = |secret: &str| -> Result<CallContext> {
+            let who = svc.authenticate(Some(format!("Bearer {secret}").as_bytes()))?;
+            Ok(CallContext::new(who, Door::Stream))
+        };
+        let admin = as_(admin_secret)?;
+        let reader = as_(reader_secret)?;
+        let (open, closed) = (RepoName::new("open")?, RepoName::new("closed")?);
+        let mut all = svc.subscribe(&reader);
+        let mut one = svc.subscribe_repo(&reader, &open)?;
+        let refused = svc.subscribe_repo(&reader, &closed).err();
+        assert_eq!(refused.map(|e| e.kind()), Some(ErrorKind::PermissionDenied));
+        for r in [&closed, &open] {
+            svc.create_repo(&admin, r, RepoSource::Empty(InitOptions::default()))
+                .await?;
+            svc.commit_files(&admin, r, commit_req(Some(Oid::ZERO), vec![put("a", "1")]))
+                .await?;
+        }
+        for sub in [&mut all, &mut one] {
+            let e = sub
+                .try_recv()
+                .ok()
+                .flatten()
+                .expect("the open repository's event");
+            assert_eq!(e.repo, open);
+            assert!(
+                matches!(sub.try_recv(), Ok(None)),
+                "nothing of the closed one"
+            );
+        }
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_log_stream_holds_its_engine_lease_until_it_ends() -> Result<()> {
+        let f = fixture(|_| {}).await;
+        let mut tip = Oid::ZERO;
+        for i in 0..3 {
+            let c = f
+                .svc
+                .commit_files(
+                    &f.who,
+                    &f.repo,
+                    commit_req(Some(tip), vec![put("a", &i.to_string())]),
+                )
+                .await?;
+            tip = c.oid;
+        }
+        let in_flight = |f: &Fixture| f.switch.status().in_flight.values().sum::<usize>();
+        let mut log = f
+            .svc
+            .log_stream(&f.who, &f.repo, LogQuery::of(Rev::from(tip)))
+            .await?;
+        assert_eq!(in_flight(&f), 1, "the open stream holds a lease");
+        let mut n = 0;
+        while let Some(c) = log.next().await {
+            c?;
+            n += 1;
+        }
+        assert_eq!(n, 3);
+        assert_eq!(in_flight(&f), 0, "the ended stream let its lease go");
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn formatting_the_service_leases_no_engine() -> Result<()> {
+        let f = fixture(|_| {}).await;
+        let served = |f: &Fixture| f.switch.status().served.values().sum::<u64>();
+        let before = served(&f);
+        let text = format!("{:?}", f.svc);
+        assert!(text.contains("libgit2"));
+        assert_eq!(served(&f), before);
+        Ok(())
+    }
 }

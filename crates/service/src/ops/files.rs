@@ -1,0 +1,113 @@
+//! Trees and files: directory listings, blobs (header, whole, streamed) and work-tree file
+//! writes in a workspace.
+
+use gitapi_core::*;
+
+use crate::auth::Scope;
+use crate::context::CallContext;
+use crate::policy::too_large;
+use crate::service::RepoService;
+
+impl RepoService {
+    /// Lists a directory of a tree-ish.
+    pub async fn list_tree(
+        &self,
+        cx: &CallContext,
+        repo: &RepoName,
+        query: ListTree,
+    ) -> Result<Vec<TreeEntry>> {
+        let op = self.read(cx, "list_tree", repo).await?;
+        let out = op.run(op.e.list_tree(repo, query)).await;
+        op.finish(out)
+    }
+
+    /// A blob's id, size and mode, without reading its content (enough to answer `304`).
+    pub async fn blob_header(
+        &self,
+        cx: &CallContext,
+        repo: &RepoName,
+        blob: BlobRef,
+    ) -> Result<BlobHeader> {
+        let op = self.read(cx, "blob_header", repo).await?;
+        let out = op.run(op.e.blob_header(repo, blob)).await;
+        op.finish(out)
+    }
+
+    /// Reads a blob whole.
+    pub async fn read_blob(
+        &self,
+        cx: &CallContext,
+        repo: &RepoName,
+        blob: BlobRef,
+    ) -> Result<Blob> {
+        let op = self.read(cx, "read_blob", repo).await?;
+        let out = op.run(op.e.read_blob(repo, blob)).await;
+        op.finish(out)
+    }
+
+    /// Opens a blob as a stream of chunks. The stream holds the read lock and the engine lease
+    /// until it ends or is dropped, so a switch or a delete waits for it.
+    pub async fn stream_blob(
+        &self,
+        cx: &CallContext,
+        repo: &RepoName,
+        blob: BlobRef,
+    ) -> Result<BlobStream> {
+        let op = self.read(cx, "stream_blob", repo).await?;
+        let b = op.run(op.e.stream_blob(repo, blob)).await?;
+        Ok(BlobStream {
+            oid: b.oid,
+            size: b.size,
+            mode: b.mode,
+            chunks: op.hold(b.chunks),
+        })
+    }
+
+    /// Writes a file into a workspace's work tree.
+    pub async fn put_file(
+        &self,
+        cx: &CallContext,
+        repo: &RepoName,
+        ws: &WorkspaceName,
+        path: &RepoPath,
+        content: bytes::Bytes,
+        mode: Option<FileMode>,
+    ) -> Result<()> {
+        let max = self.limits().max_blob_bytes;
+        if content.len() > max {
+            return Err(too_large("file content", content.len(), max));
+        }
+        let op = self.write(cx, "put_file", Scope::Write, repo).await?;
+        let out = op
+            .commit(op.e.put_file(repo, ws, path, content, mode))
+            .await;
+        op.finish(out)
+    }
+
+    /// Removes a file from a workspace's work tree.
+    pub async fn delete_file(
+        &self,
+        cx: &CallContext,
+        repo: &RepoName,
+        ws: &WorkspaceName,
+        path: &RepoPath,
+    ) -> Result<()> {
+        let op = self.write(cx, "delete_file", Scope::Write, repo).await?;
+        let out = op.commit(op.e.delete_file(repo, ws, path)).await;
+        op.finish(out)
+    }
+
+    /// Moves a file in a workspace's work tree.
+    pub async fn move_file(
+        &self,
+        cx: &CallContext,
+        repo: &RepoName,
+        ws: &WorkspaceName,
+        from: &RepoPath,
+        to: &RepoPath,
+    ) -> Result<()> {
+        let op = self.write(cx, "move_file", Scope::Write, repo).await?;
+        let out = op.commit(op.e.move_file(repo, ws, from, to)).await;
+        op.finish(out)
+    }
+}

@@ -1,0 +1,201 @@
+//! Workspaces, their index and the stash.
+
+use gitapi_core::*;
+
+use crate::auth::Scope;
+use crate::context::CallContext;
+use crate::policy::{patch_touches_only, too_large};
+use crate::service::RepoService;
+
+impl RepoService {
+    /// Creates a workspace.
+    pub async fn create_workspace(
+        &self,
+        cx: &CallContext,
+        repo: &RepoName,
+        ws: &WorkspaceName,
+        branch: Option<RefName>,
+    ) -> Result<WorkspaceInfo> {
+        let op = self
+            .write(cx, "create_workspace", Scope::Write, repo)
+            .await?;
+        let out = op.commit(op.e.create_workspace(repo, ws, branch)).await;
+        op.finish(out)
+    }
+
+    /// Lists workspaces.
+    pub async fn list_workspaces(
+        &self,
+        cx: &CallContext,
+        repo: &RepoName,
+    ) -> Result<Vec<WorkspaceInfo>> {
+        let op = self.read(cx, "list_workspaces", repo).await?;
+        let out = op.run(op.e.list_workspaces(repo)).await;
+        op.finish(out)
+    }
+
+    /// One workspace (`default` is created on first use).
+    pub async fn workspace(
+        &self,
+        cx: &CallContext,
+        repo: &RepoName,
+        ws: &WorkspaceName,
+    ) -> Result<WorkspaceInfo> {
+        let op = self.read(cx, "workspace", repo).await?;
+        let out = op.run(op.e.workspace(repo, ws)).await;
+        op.finish(out)
+    }
+
+    /// Removes a workspace.
+    pub async fn remove_workspace(
+        &self,
+        cx: &CallContext,
+        repo: &RepoName,
+        ws: &WorkspaceName,
+    ) -> Result<()> {
+        let op = self
+            .write(cx, "remove_workspace", Scope::Write, repo)
+            .await?;
+        let out = op.commit(op.e.remove_workspace(repo, ws)).await;
+        op.finish(out)
+    }
+
+    /// The status of a workspace.
+    pub async fn status(
+        &self,
+        cx: &CallContext,
+        repo: &RepoName,
+        ws: &WorkspaceName,
+    ) -> Result<Vec<StatusEntry>> {
+        let op = self.read(cx, "status", repo).await?;
+        let out = op.run(op.e.status(repo, ws)).await;
+        op.finish(out)
+    }
+
+    /// Stages a path.
+    pub async fn stage(
+        &self,
+        cx: &CallContext,
+        repo: &RepoName,
+        ws: &WorkspaceName,
+        path: &RepoPath,
+    ) -> Result<()> {
+        let op = self.write(cx, "stage", Scope::Write, repo).await?;
+        let out = op.commit(op.e.stage(repo, ws, path)).await;
+        op.finish(out)
+    }
+
+    /// Unstages a path.
+    pub async fn unstage(
+        &self,
+        cx: &CallContext,
+        repo: &RepoName,
+        ws: &WorkspaceName,
+        path: &RepoPath,
+    ) -> Result<()> {
+        let op = self.write(cx, "unstage", Scope::Write, repo).await?;
+        let out = op.commit(op.e.unstage(repo, ws, path)).await;
+        op.finish(out)
+    }
+
+    /// Applies patch text to a workspace's index; with `path`, the patch must touch only that
+    /// file (staging part of one path's change).
+    pub async fn stage_patch(
+        &self,
+        cx: &CallContext,
+        repo: &RepoName,
+        ws: &WorkspaceName,
+        path: Option<&RepoPath>,
+        patch: &str,
+    ) -> Result<()> {
+        if let Some(p) = path
+            && !patch_touches_only(patch, p.as_str())
+        {
+            return Err(Error::invalid(format!(
+                "patch touches files other than {:?}",
+                p.as_str()
+            )));
+        }
+        let max = self.limits().max_blob_bytes;
+        if patch.len() > max {
+            return Err(too_large("patch", patch.len(), max));
+        }
+        let op = self.write(cx, "stage_patch", Scope::Write, repo).await?;
+        let out = op.commit(op.e.stage_patch(repo, ws, patch)).await;
+        op.finish(out)
+    }
+
+    /// Discards a path's work-tree changes.
+    pub async fn discard(
+        &self,
+        cx: &CallContext,
+        repo: &RepoName,
+        ws: &WorkspaceName,
+        path: &RepoPath,
+    ) -> Result<()> {
+        let op = self.write(cx, "discard", Scope::Write, repo).await?;
+        let out = op.commit(op.e.discard(repo, ws, path)).await;
+        op.finish(out)
+    }
+
+    /// The stash, newest first.
+    pub async fn stash_list(
+        &self,
+        cx: &CallContext,
+        repo: &RepoName,
+        ws: &WorkspaceName,
+    ) -> Result<Vec<StashEntry>> {
+        let op = self.read(cx, "stash_list", repo).await?;
+        let out = op.run(op.e.stash_list(repo, ws)).await;
+        op.finish(out)
+    }
+
+    /// Stashes a workspace's changes.
+    pub async fn stash_save(
+        &self,
+        cx: &CallContext,
+        repo: &RepoName,
+        req: StashSave,
+    ) -> Result<StashEntry> {
+        let op = self.write(cx, "stash_save", Scope::Write, repo).await?;
+        let stash = stash_ref()?;
+        let old = op.current(repo, &stash).await?;
+        let entry = op.commit(op.e.stash_save(repo, req)).await?;
+        op.moved(&stash, old, Some(entry.oid));
+        op.finish(Ok(entry))
+    }
+
+    /// Applies a stash entry.
+    pub async fn stash_apply(
+        &self,
+        cx: &CallContext,
+        repo: &RepoName,
+        ws: &WorkspaceName,
+        index: usize,
+    ) -> Result<()> {
+        let op = self.write(cx, "stash_apply", Scope::Write, repo).await?;
+        let out = op.commit(op.e.stash_apply(repo, ws, index)).await;
+        op.finish(out)
+    }
+
+    /// Drops a stash entry.
+    pub async fn stash_drop(
+        &self,
+        cx: &CallContext,
+        repo: &RepoName,
+        ws: &WorkspaceName,
+        index: usize,
+    ) -> Result<()> {
+        let op = self.write(cx, "stash_drop", Scope::Write, repo).await?;
+        let stash = stash_ref()?;
+        let old = op.current(repo, &stash).await?;
+        op.commit(op.e.stash_drop(repo, ws, index)).await?;
+        let new = op.current(repo, &stash).await?;
+        op.moved(&stash, old, new);
+        op.finish(Ok(()))
+    }
+}
+
+fn stash_ref() -> Result<RefName> {
+    RefName::new("refs/stash")
+}

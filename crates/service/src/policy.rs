@@ -1,0 +1,244 @@
+//! Policy checks the operations share: protection rules, signatures, sizes. They run inside an
+//! operation's funnel, so under its lock, on its engine lease and within its deadline.
+
+use futures::TryStreamExt;
+
+use gitapi_core::*;
+
+use crate::config::Limits;
+use crate::funnel::Op;
+use crate::protect::Effective;
+use crate::service::RepoService;
+
+/// The most commits a signing check walks; a longer new history is refused rather than
+/// walked without bound.
+const MAX_SIGNED_CHECK: usize = 1000;
+
+pub(crate) fn denied(name: &RefName, why: &str) -> Error {
+    Error::new(
+        ErrorKind::PermissionDenied,
+        format!("ref {:?} is protected: {why}", name.as_str()),
+    )
+}
+
+pub(crate) fn too_large(what: &str, len: usize, max: usize) -> Error {
+    Error::new(
+        ErrorKind::TooLarge,
+        format!("{what} of {len} bytes is over the limit of {max} bytes"),
+    )
+}
+
+/// Refuses a batch longer than a page: one call may not do unbounded work.
+pub(crate) fn check_batch(what: &str, len: usize) -> Result<()> {
+    if len > PageRequest::MAX_LIMIT {
+        return Err(Error::new(
+            ErrorKind::TooLarge,
+            format!(
+                "{len} {what} in one call is over the limit of {}",
+                PageRequest::MAX_LIMIT
+            ),
+        ));
+    }
+    Ok(())
+}
+
+pub(crate) fn check_actions(actions: &[FileAction], limits: &Limits) -> Result<()> {
+    for a in actions {
+        if let FileAction::Put { content, .. } = a
+            && content.len() > limits.max_blob_bytes
+        {
+            return Err(too_large(
+                "file content",
+                content.len(),
+                limits.max_blob_bytes,
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Whether every file header of `patch` names `path` (or `/dev/null`).
+pub(crate) fn patch_touches_only(patch: &str, path: &str) -> bool {
+    let a = format!("a/{path}");
+    let b = format!("b/{path}");
+    let mut files = 0;
+    for line in patch.lines() {
+        if let Some(rest) = line.strip_prefix("diff --git ") {
+            files += 1;
+            if rest != format!("{a} {b}") {
+                return false;
+            }
+        } else if let Some(name) = line.strip_prefix("--- ")
+            && name != a
+            && name != "/dev/null"
+        {
+            return false;
+        } else if let Some(name) = line.strip_prefix("+++ ")
+            && name != b
+            && name != "/dev/null"
+        {
+            return false;
+        }
+    }
+    files <= 1
+}
+
+impl Op {
+    /// Where a ref points, `None` when it does not exist.
+    pub(crate) async fn current(&self, repo: &RepoName, name: &RefName) -> Result<Option<Oid>> {
+        match self.run(self.e.get_ref(repo, name)).await {
+            Ok(r) => Ok(Some(r.target)),
+            Err(err) if err.kind() == ErrorKind::NotFound => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Every ref of a repository, all pages.
+    pub(crate) async fn all_refs(&self, repo: &RepoName) -> Result<Vec<Ref>> {
+        let mut out = Vec::new();
+        let mut cursor = None;
+        loop {
+            let query = ListRefs {
+                prefix: None,
+                kind: RefKind::All,
+                page: PageRequest {
+                    limit: PageRequest::MAX_LIMIT,
+                    cursor,
+                },
+            };
+            let page = self.run(self.e.list_refs(repo, query)).await?;
+            out.extend(page.items);
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    /// Publishes the events that turn `before` into `after`.
+    pub(crate) fn moved_all(&self, before: &[Ref], after: &[Ref]) {
+        for b in before {
+            let new = after.iter().find(|a| a.name == b.name).map(|a| a.target);
+            self.moved(&b.name, Some(b.target), new);
+        }
+        for a in after {
+            if !before.iter().any(|b| b.name == a.name) {
+                self.moved(&a.name, None, Some(a.target));
+            }
+        }
+    }
+}
+
+impl RepoService {
+    pub(crate) async fn rules(&self, repo: &RepoName, name: &RefName) -> Result<Effective> {
+        Ok(self.protection_store().get(repo).await?.for_ref(name))
+    }
+
+    /// Checks that commits new in `from..to` (all of `to`'s history when `from` is `None`,
+    /// then only `to` itself) carry signatures.
+    pub(crate) async fn check_signed(
+        &self,
+        op: &Op,
+        repo: &RepoName,
+        name: &RefName,
+        from: Option<Oid>,
+        to: Oid,
+    ) -> Result<()> {
+        let commits: Vec<Commit> = match from {
+            Some(from) => {
+                let query = LogQuery {
+                    limit: MAX_SIGNED_CHECK + 1,
+                    range: RevRange::TwoDot(Rev::from(from), Rev::from(to)),
+                    ..LogQuery::of(Rev::from(to))
+                };
+                op.run(async { op.e.log(repo, query).await?.try_collect().await })
+                    .await?
+            }
+            None => vec![op.run(op.e.get_commit(repo, &Rev::from(to))).await?],
+        };
+        if commits.len() > MAX_SIGNED_CHECK {
+            return Err(denied(name, "too many new commits to check for signatures"));
+        }
+        if let Some(c) = commits.iter().find(|c| c.signature.is_none()) {
+            return Err(denied(
+                name,
+                &format!("signed commits are required and {} is not signed", c.oid),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Checks one ref move from `current` to `new` (`None`: deletion) against the rules.
+    pub(crate) async fn check_move(
+        &self,
+        op: &Op,
+        repo: &RepoName,
+        name: &RefName,
+        current: Option<Oid>,
+        new: Option<Oid>,
+    ) -> Result<()> {
+        let rules = self.rules(repo, name).await?;
+        if !rules.any() || current == new {
+            return Ok(());
+        }
+        match (current, new) {
+            (Some(_), None) if rules.no_deletion => Err(denied(name, "deletion is not allowed")),
+            (Some(cur), Some(new)) if rules.no_force_push => {
+                let forward = op
+                    .run(op.e.is_ancestor(repo, &Rev::from(cur), &Rev::from(new)))
+                    .await
+                    .unwrap_or(false);
+                if !forward {
+                    return Err(denied(
+                        name,
+                        &format!("{new} does not descend from {cur} (force update)"),
+                    ));
+                }
+                if rules.require_signed_commits {
+                    self.check_signed(op, repo, name, Some(cur), new).await?;
+                }
+                Ok(())
+            }
+            (cur, Some(new)) if rules.require_signed_commits => {
+                self.check_signed(op, repo, name, cur, new).await
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Refuses an operation that would move or delete refs protected against it wholesale;
+    /// returns the refs as they are.
+    pub(crate) async fn refuse_if_protected(
+        &self,
+        op: &Op,
+        repo: &RepoName,
+        what: &str,
+    ) -> Result<Vec<Ref>> {
+        let refs = op.all_refs(repo).await?;
+        let rules = self.protection_store().get(repo).await?;
+        if let Some(r) = refs.iter().find(|r| {
+            let eff = rules.for_ref(&r.name);
+            eff.no_deletion || eff.no_force_push
+        }) {
+            return Err(denied(
+                &r.name,
+                &format!("{what} could delete or rewrite it; remove the protection first"),
+            ));
+        }
+        Ok(refs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patch_paths_are_checked() {
+        let ok = "diff --git a/f b/f\n--- a/f\n+++ b/f\n@@ -1 +1 @@\n-a\n+b\n";
+        assert!(patch_touches_only(ok, "f"));
+        assert!(!patch_touches_only(ok, "g"));
+        let two = format!("{ok}diff --git a/g b/g\n--- a/g\n+++ b/g\n");
+        assert!(!patch_touches_only(&two, "f"));
+    }
+}
