@@ -100,7 +100,7 @@ pub(crate) fn diff_commits(
         to: new_id,
         options: o.clone(),
     });
-    to_model(&diff, Some(id))
+    to_model(repo, &diff, Some(id))
 }
 
 /// Diffs that involve a workspace's index or work tree.
@@ -160,7 +160,27 @@ pub(crate) fn diff_workspace(
         }
     };
     find_similar(&mut diff, o)?;
-    to_model(&diff, id)
+    let mut out = to_model(repo, &diff, id)?;
+    if matches!(
+        spec,
+        DiffSpec::Worktree { .. } | DiffSpec::TreeToWorktree { .. }
+    ) {
+        // A work-tree file that differs from its index entry is not an object yet: git
+        // (`diff --raw`, and so the CLI engine) reports the zero id for it, and the index's id
+        // when the file matches the index. libgit2 hashes the file; found by the strict canary.
+        for f in &mut out.files {
+            let Some(path) = f.new_path.as_deref() else {
+                continue;
+            };
+            let staged = index
+                .get_path(std::path::Path::new(path), 0)
+                .map(|e| oid(e.id));
+            if staged != Some(f.new_oid) {
+                f.new_oid = Oid::ZERO;
+            }
+        }
+    }
+    Ok(out)
 }
 
 fn status(d: git2::Delta) -> Option<DiffStatus> {
@@ -180,7 +200,7 @@ fn path_of(f: &git2::DiffFile<'_>) -> Option<String> {
         .map(|p| String::from_utf8_lossy(p).into_owned())
 }
 
-fn to_model(diff: &git2::Diff<'_>, id: Option<DiffId>) -> Result<Diff> {
+fn to_model(repo: &git2::Repository, diff: &git2::Diff<'_>, id: Option<DiffId>) -> Result<Diff> {
     let mut files = Vec::new();
     for idx in 0..diff.deltas().len() {
         let Some(delta) = diff.get_delta(idx) else {
@@ -191,8 +211,16 @@ fn to_model(diff: &git2::Diff<'_>, id: Option<DiffId>) -> Result<Diff> {
         };
         let mut patch = git2::Patch::from_diff(diff, idx).map_err(map_err("building patch"))?;
         let similarity_index = match (st, patch.as_mut()) {
-            (DiffStatus::Renamed | DiffStatus::Copied, Some(p)) => similarity(p).or(Some(100)),
-            (DiffStatus::Renamed | DiffStatus::Copied, None) => Some(100),
+            (DiffStatus::Renamed | DiffStatus::Copied, p) => {
+                let libgit2 = p.and_then(similarity).unwrap_or(100);
+                // libgit2 estimates similarity its own way; report git's number whenever both
+                // sides are in the object database (a work-tree side may not be).
+                Some(if libgit2 == 100 {
+                    100
+                } else {
+                    git_similarity(repo, &delta).unwrap_or(libgit2)
+                })
+            }
             _ => None,
         };
         let (old, new) = (delta.old_file(), delta.new_file());
@@ -286,6 +314,16 @@ fn to_model(diff: &git2::Diff<'_>, id: Option<DiffId>) -> Result<Diff> {
     }
     files.sort_by(|a, b| a.path().cmp(b.path()));
     Ok(Diff::new(id, files))
+}
+
+/// Git's similarity index of a rename or copy, from both blobs' content.
+fn git_similarity(repo: &git2::Repository, delta: &git2::DiffDelta<'_>) -> Option<u8> {
+    let old = repo.find_blob(delta.old_file().id()).ok()?;
+    let new = repo.find_blob(delta.new_file().id()).ok()?;
+    Some(gitapi_core::similarity::similarity_index(
+        old.content(),
+        new.content(),
+    ))
 }
 
 /// The similarity index of a rename or copy, read from libgit2's patch header (the `git2`

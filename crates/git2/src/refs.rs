@@ -15,8 +15,16 @@ pub(crate) fn reflog_identity() -> Result<git2::Signature<'static>> {
 }
 
 pub(crate) fn resolve_object<'r>(r: &'r git2::Repository, rev: &Rev) -> Result<git2::Object<'r>> {
-    r.revparse_single(rev.as_str())
-        .map_err(map_err(format_args!("resolving {:?}", rev.as_str())))
+    r.revparse_single(rev.as_str()).map_err(|e| match e.code() {
+        // A `Rev` is already valid syntax for git, so what libgit2 cannot parse or peel
+        // (`main~99999999999999999999`, `v1^{tag}` on a lightweight tag) is a revision git
+        // does not resolve either: `NotFound`, as the CLI engine says (found by the strict
+        // canary over the conformance suite).
+        git2::ErrorCode::InvalidSpec | git2::ErrorCode::Peel | git2::ErrorCode::NotFound => {
+            Error::not_found(format!("revision {:?} does not resolve", rev.as_str()))
+        }
+        _ => map_err(format_args!("resolving {:?}", rev.as_str()))(e),
+    })
 }
 
 pub(crate) fn resolve_commit<'r>(r: &'r git2::Repository, rev: &Rev) -> Result<git2::Commit<'r>> {

@@ -45,6 +45,31 @@ fn summary<T: std::fmt::Debug>(r: &Result<T>) -> String {
     s
 }
 
+/// Where two answers first differ, with some context: what a strict canary reports.
+fn first_difference<T: std::fmt::Debug>(a: &Result<T>, a_name: &str, b: &Result<T>, b_name: &str) -> String {
+    let render = |r: &Result<T>| match r {
+        Ok(v) => format!("{v:?}"),
+        Err(e) => format!("error {}: {}", e.kind(), e.message()),
+    };
+    let (x, y) = (render(a), render(b));
+    let at = x
+        .char_indices()
+        .zip(y.chars())
+        .find(|((_, c1), c2)| c1 != c2)
+        .map(|((i, _), _)| i)
+        .unwrap_or(x.len().min(y.len()));
+    let window = |s: &str| -> String {
+        let start = s.floor_char_boundary(at.saturating_sub(120));
+        let end = s.ceil_char_boundary((at + 200).min(s.len()));
+        s[start..end].to_owned()
+    };
+    format!(
+        "first difference at byte {at}: {a_name} answered …{}…, {b_name} answered …{}…",
+        window(&x),
+        window(&y)
+    )
+}
+
 impl Canary {
     pub(crate) fn new(
         primary: Arc<dyn GitBackend>,
@@ -110,11 +135,8 @@ impl Canary {
             );
             assert!(
                 !strict,
-                "canary mismatch in {op} {inputs}: {} answered {}, {} answered {}",
-                primary.name(),
-                summary(&first),
-                shadow.name(),
-                summary(&other)
+                "canary mismatch in {op} {inputs}: {}",
+                first_difference(&first, primary.name(), &other, shadow.name())
             );
         };
         if strict {
