@@ -71,21 +71,46 @@ impl GitBackend for Git2Backend {
     }
 
     // Clone, mirror sync and gc are the git CLI's (libgit2 is built here without an HTTPS
-    // stack and has no gc): they go to the CLI engine over the same data directory, which also
-    // checks the clone policy again.
+    // stack and has no gc): the maintenance code of `gitapi-gitcmd`, the same the CLI engine
+    // runs, which also checks the clone policy again.
     async fn clone_repo(&self, r: &RepoName, opts: CloneOptions) -> Result<RepoInfo> {
-        self.inner.cli.clone_repo(r, opts).await
+        let name = r.clone();
+        self.run(move |inner| {
+            gitapi_gitcmd::maintenance::clone(
+                &inner.dog,
+                &inner.layout,
+                inner.config.clone_policy,
+                &name,
+                &opts,
+            )
+        })
+        .await?;
+        self.repo_info(r).await
     }
 
     async fn sync_mirror(&self, r: &RepoName) -> Result<RepoInfo> {
-        let info = self.inner.cli.sync_mirror(r).await;
+        let name = r.clone();
+        let out = self
+            .run(move |inner| {
+                gitapi_gitcmd::maintenance::sync_mirror(
+                    &inner.dog,
+                    &inner.layout,
+                    inner.config.clone_policy,
+                    &name,
+                )
+            })
+            .await;
         // Refs and packs changed under the warm handles.
         self.inner.forget_handles(r);
-        info
+        out?;
+        self.repo_info(r).await
     }
 
     async fn gc(&self, r: &RepoName) -> Result<GcOutcome> {
-        let out = self.inner.cli.gc(r).await;
+        let name = r.clone();
+        let out = self
+            .run(move |inner| gitapi_gitcmd::maintenance::gc(&inner.dog, &inner.layout, &name))
+            .await;
         self.inner.forget_handles(r);
         out
     }

@@ -99,23 +99,13 @@ impl GitBackend for ShellBackend {
 
     async fn clone_repo(&self, r: &RepoName, opts: CloneOptions) -> Result<RepoInfo> {
         let r = r.clone();
-        self.run(move |inner| {
-            // The URL was checked at the edge; check again against this engine's own policy so
-            // a door that forgot cannot widen it.
-            RemoteUrl::parse(opts.url.as_str(), inner.config.clone_policy)?;
-            lifecycle::clone(inner, &r, &opts)
-        })
-        .await
+        // The URL is checked again against this engine's own policy in the shared clone.
+        self.run(move |inner| lifecycle::clone(inner, &r, &opts))
+            .await
     }
 
     async fn sync_mirror(&self, r: &RepoName) -> Result<RepoInfo> {
-        self.with_repo(r, |repo| {
-            if let Some(url) = lifecycle::origin_url(repo)? {
-                RemoteUrl::parse(&url, repo.inner.config.clone_policy)?;
-            }
-            lifecycle::sync_mirror(repo)
-        })
-        .await
+        self.with_repo(r, lifecycle::sync_mirror).await
     }
 
     async fn gc(&self, r: &RepoName) -> Result<GcOutcome> {
