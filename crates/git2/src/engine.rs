@@ -202,7 +202,9 @@ impl GitBackend for Git2Backend {
         let first_for_walk = std::sync::Arc::clone(&first_tx);
         let name = r.clone();
         let engine = self.clone();
-        tokio::spawn(async move {
+        // The walk's task must see the caller's deadline: task-locals do not follow spawn.
+        let deadline = Deadline::current();
+        tokio::spawn(deadline.scope(async move {
             let res = engine
                 .with_repo(&name, move |inner, g| {
                     let answer =
@@ -226,7 +228,7 @@ impl GitBackend for Git2Backend {
             if let (Err(e), Some(f)) = (res, first_tx.lock().take()) {
                 let _ = f.send(Err(e));
             }
-        });
+        }));
         first_rx
             .await
             .map_err(|_| Error::internal("log walk ended early"))??;

@@ -198,7 +198,9 @@ impl GitBackend for ShellBackend {
         let (first_tx, first_rx) = tokio::sync::oneshot::channel::<Result<()>>();
         let name = r.clone();
         let engine = self.clone();
-        tokio::spawn(async move {
+        // The walk's task must see the caller's deadline: task-locals do not follow spawn.
+        let deadline = Deadline::current();
+        tokio::spawn(deadline.scope(async move {
             let res = engine
                 .with_repo(&name, move |repo| {
                     let mut first_tx = Some(first_tx);
@@ -226,7 +228,7 @@ impl GitBackend for ShellBackend {
             if let Err(e) = res {
                 tracing::debug!("log walk ended: {e}");
             }
-        });
+        }));
         match first_rx.await {
             Ok(res) => res?,
             // The task ended before the walk started: the repository could not be opened.

@@ -52,6 +52,7 @@ use crate::git::{Git, RepoBuilder};
 mod blame;
 mod commits;
 mod concurrency;
+mod deadline;
 mod diff;
 mod hostile;
 mod index;
@@ -66,6 +67,7 @@ mod workspace;
 pub use blame::*;
 pub use commits::*;
 pub use concurrency::*;
+pub use deadline::*;
 pub use diff::*;
 pub use hostile::*;
 pub use index::*;
@@ -936,6 +938,8 @@ macro_rules! __conformance_list {
             hostile_symlink_escape,
             concurrency_commit_files_cas,
             concurrency_create_branch_once,
+            deadline_log_expired_is_timeout,
+            deadline_write_lands_or_changes_nothing,
         ] }
     };
 }
@@ -959,6 +963,7 @@ mod tests {
             include_str!("blame.rs"),
             include_str!("commits.rs"),
             include_str!("concurrency.rs"),
+            include_str!("deadline.rs"),
             include_str!("diff.rs"),
             include_str!("hostile.rs"),
             include_str!("index.rs"),
