@@ -306,6 +306,17 @@ impl GitBackend for Git2Backend {
         .await
     }
 
+    async fn blob_header(&self, r: &RepoName, blob: BlobRef) -> Result<BlobHeader> {
+        self.with_repo(r, move |inner, g| {
+            crate::tree::blob_header(&inner.trees, g, &blob)
+        })
+        .await
+    }
+
+    async fn stream_blob(&self, r: &RepoName, blob: BlobRef) -> Result<BlobStream> {
+        crate::blob_stream::stream_blob(self, r, blob).await
+    }
+
     async fn put_file(
         &self,
         r: &RepoName,

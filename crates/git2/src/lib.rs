@@ -23,6 +23,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod blob_stream;
 mod commits;
 mod convert;
 mod diff;

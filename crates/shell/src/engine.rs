@@ -307,6 +307,35 @@ impl GitBackend for ShellBackend {
             .await
     }
 
+    async fn blob_header(&self, r: &RepoName, blob: BlobRef) -> Result<BlobHeader> {
+        self.with_repo(r, move |repo| crate::tree_read::blob_header(repo, &blob))
+            .await
+    }
+
+    /// Streams `git cat-file blob <oid>`'s stdout in chunks of at most 64 KiB: memory holds one
+    /// chunk, the process runs under the caller's deadline and is killed when the stream is
+    /// dropped early.
+    async fn stream_blob(&self, r: &RepoName, blob: BlobRef) -> Result<BlobStream> {
+        let header = self.blob_header(r, blob).await?;
+        let chunks = gitapi_gitcmd::Git::in_repo(
+            &self.inner.layout.repo_dir(r),
+            gitapi_gitcmd::Sub::CatFile,
+        )
+        .flag("blob")
+        .oid(header.oid)
+        .stream_stdout(
+            &self.inner.dog,
+            gitapi_gitcmd::STREAM_CHUNK,
+            Some(header.size),
+        )?;
+        Ok(BlobStream {
+            oid: header.oid,
+            size: header.size,
+            mode: header.mode,
+            chunks,
+        })
+    }
+
     async fn put_file(
         &self,
         r: &RepoName,

@@ -50,6 +50,7 @@ use gitapi_core::{
 use crate::git::{Git, RepoBuilder};
 
 mod blame;
+mod blob;
 mod commits;
 mod concurrency;
 mod deadline;
@@ -65,6 +66,7 @@ mod trees;
 mod workspace;
 
 pub use blame::*;
+pub use blob::*;
 pub use commits::*;
 pub use concurrency::*;
 pub use deadline::*;
@@ -897,6 +899,7 @@ macro_rules! __conformance_list {
             blob_read_by_path_and_oid,
             blob_read_errors,
             blob_stream_large,
+            blob_header_and_stream_loose_and_packed,
             files_put_delete_move_in_workspace,
             workspace_default_on_first_use,
             workspace_create_list_remove,
@@ -961,6 +964,7 @@ mod tests {
     fn test_names_match_source() {
         let sources = [
             include_str!("blame.rs"),
+            include_str!("blob.rs"),
             include_str!("commits.rs"),
             include_str!("concurrency.rs"),
             include_str!("deadline.rs"),
