@@ -104,6 +104,12 @@ impl Deadline {
         CURRENT.scope(self, fut).await
     }
 
+    /// Runs `f` on this thread with this deadline as the current one: how an engine hands the
+    /// deadline it captured on the task to the blocking thread it moved the work to.
+    pub fn sync_scope<R>(self, f: impl FnOnce() -> R) -> R {
+        CURRENT.sync_scope(self, f)
+    }
+
     /// Wraps a stream so every poll of it sees this deadline as the current one.
     pub fn scope_stream<S: futures::Stream + Send + 'static>(
         self,
@@ -145,5 +151,12 @@ mod tests {
         let b = Deadline::after(Duration::from_secs(100));
         assert_eq!(a.min(b), a);
         assert_eq!(Deadline::NONE.min(b), b);
+    }
+
+    #[test]
+    fn sync_scope_is_seen_on_the_thread() {
+        let d = Deadline::after(Duration::from_secs(7));
+        assert_eq!(d.sync_scope(Deadline::current), d);
+        assert_eq!(Deadline::current(), Deadline::NONE);
     }
 }

@@ -159,8 +159,13 @@ pub(crate) fn walk(
         for h in &hide_tips {
             rw.push(*h).map_err(map_err("walking history"))?;
         }
-        rw.collect::<std::result::Result<_, _>>()
-            .map_err(map_err("walking history"))?
+        let deadline = gitapi_core::Deadline::current();
+        let mut hidden = HashSet::new();
+        for id in rw {
+            deadline.check("the log walk")?;
+            hidden.insert(id.map_err(map_err("walking history"))?);
+        }
+        hidden
     };
     let mut path = q.path.as_ref().map(|p| p.as_str().to_owned());
     let mut queue = BinaryHeap::new();
@@ -184,7 +189,10 @@ pub(crate) fn walk(
     }
     let mut skipped = 0usize;
     let mut emitted = 0usize;
+    let deadline = gitapi_core::Deadline::current();
     while let Some(Queued { oid: id, .. }) = queue.pop() {
+        // A checkpoint per commit: a walk over a long history stops at the caller's deadline.
+        deadline.check("the log walk")?;
         let c = repo.find_commit(id).map_err(map_err("reading commit"))?;
         let mut parents: Vec<git2::Commit<'_>> = c.parents().collect();
         if q.first_parent {

@@ -202,7 +202,10 @@ fn path_of(f: &git2::DiffFile<'_>) -> Option<String> {
 
 fn to_model(repo: &git2::Repository, diff: &git2::Diff<'_>, id: Option<DiffId>) -> Result<Diff> {
     let mut files = Vec::new();
+    let deadline = gitapi_core::Deadline::current();
     for idx in 0..diff.deltas().len() {
+        // A checkpoint per file: a diff of a huge change stops at the caller's deadline.
+        deadline.check("the diff")?;
         let Some(delta) = diff.get_delta(idx) else {
             continue;
         };
@@ -381,9 +384,16 @@ pub(crate) fn blame(repo: &git2::Repository, q: &BlameQuery) -> Result<Vec<Blame
         opts.min_line(start as usize)
             .max_line(end.min(total) as usize);
     }
+    // libgit2's blame has no callback, so no checkpoint inside it: the deadline is checked
+    // before it starts and when it ends. A blame that passes the deadline answers `Timeout`,
+    // but its blocking thread finishes the blame of this one file first (documented in
+    // docs/architecture.md, "Deadlines").
+    let deadline = gitapi_core::Deadline::current();
+    deadline.check("the blame")?;
     let blame = repo
         .blame_file(Path::new(q.path.as_str()), Some(&mut opts))
         .map_err(map_err("blaming"))?;
+    deadline.check("the blame")?;
     let mut out: Vec<BlameHunk> = Vec::new();
     for h in blame.iter() {
         let lines = u32::try_from(h.lines_in_hunk()).unwrap_or(0);

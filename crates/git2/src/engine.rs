@@ -71,21 +71,46 @@ impl GitBackend for Git2Backend {
     }
 
     // Clone, mirror sync and gc are the git CLI's (libgit2 is built here without an HTTPS
-    // stack and has no gc): they go to the CLI engine over the same data directory, which also
-    // checks the clone policy again.
+    // stack and has no gc): the maintenance code of `gitapi-gitcmd`, the same the CLI engine
+    // runs, which also checks the clone policy again.
     async fn clone_repo(&self, r: &RepoName, opts: CloneOptions) -> Result<RepoInfo> {
-        self.inner.cli.clone_repo(r, opts).await
+        let name = r.clone();
+        self.run(move |inner| {
+            gitapi_gitcmd::maintenance::clone(
+                &inner.dog,
+                &inner.layout,
+                inner.config.clone_policy,
+                &name,
+                &opts,
+            )
+        })
+        .await?;
+        self.repo_info(r).await
     }
 
     async fn sync_mirror(&self, r: &RepoName) -> Result<RepoInfo> {
-        let info = self.inner.cli.sync_mirror(r).await;
+        let name = r.clone();
+        let out = self
+            .run(move |inner| {
+                gitapi_gitcmd::maintenance::sync_mirror(
+                    &inner.dog,
+                    &inner.layout,
+                    inner.config.clone_policy,
+                    &name,
+                )
+            })
+            .await;
         // Refs and packs changed under the warm handles.
         self.inner.forget_handles(r);
-        info
+        out?;
+        self.repo_info(r).await
     }
 
     async fn gc(&self, r: &RepoName) -> Result<GcOutcome> {
-        let out = self.inner.cli.gc(r).await;
+        let name = r.clone();
+        let out = self
+            .run(move |inner| gitapi_gitcmd::maintenance::gc(&inner.dog, &inner.layout, &name))
+            .await;
         self.inner.forget_handles(r);
         out
     }
@@ -177,7 +202,9 @@ impl GitBackend for Git2Backend {
         let first_for_walk = std::sync::Arc::clone(&first_tx);
         let name = r.clone();
         let engine = self.clone();
-        tokio::spawn(async move {
+        // The walk's task must see the caller's deadline: task-locals do not follow spawn.
+        let deadline = Deadline::current();
+        tokio::spawn(deadline.scope(async move {
             let res = engine
                 .with_repo(&name, move |inner, g| {
                     let answer =
@@ -201,7 +228,7 @@ impl GitBackend for Git2Backend {
             if let (Err(e), Some(f)) = (res, first_tx.lock().take()) {
                 let _ = f.send(Err(e));
             }
-        });
+        }));
         first_rx
             .await
             .map_err(|_| Error::internal("log walk ended early"))??;
@@ -277,6 +304,17 @@ impl GitBackend for Git2Backend {
             crate::tree::read_blob(&inner.trees, g, &blob)
         })
         .await
+    }
+
+    async fn blob_header(&self, r: &RepoName, blob: BlobRef) -> Result<BlobHeader> {
+        self.with_repo(r, move |inner, g| {
+            crate::tree::blob_header(&inner.trees, g, &blob)
+        })
+        .await
+    }
+
+    async fn stream_blob(&self, r: &RepoName, blob: BlobRef) -> Result<BlobStream> {
+        crate::blob_stream::stream_blob(self, r, blob).await
     }
 
     async fn put_file(

@@ -8,9 +8,11 @@
 //! - Ref writes are compare-and-swap inside a libgit2 ref transaction (the ref lock). Writes are
 //!   durable before the answer: objects are flushed before the ref that names them, and the ref
 //!   before the answer (`gitapi_storage::sync_fs`, two `syncfs` per write).
-//! - What libgit2 cannot do goes to the git CLI engine (`gitapi-shell`) over the same data
-//!   directory: clone and mirror (libgit2 is built here without an HTTPS stack), mirror sync
-//!   and gc.
+//! - What libgit2 cannot do runs the git CLI through `gitapi-gitcmd`, the same code the CLI
+//!   engine runs: clone and mirror (libgit2 is built here without an HTTPS stack), mirror sync,
+//!   gc, and streaming a packed blob (libgit2 streams only loose objects).
+//! - The caller's [`gitapi_core::Deadline`] is carried onto the blocking thread; walks, diffs
+//!   and rebases check it at each step, writes check it last just before the ref update.
 //!
 //! ```no_run
 //! # async fn demo() -> gitapi_core::Result<()> {
@@ -21,6 +23,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod blob_stream;
 mod commits;
 mod convert;
 mod diff;
@@ -88,8 +91,9 @@ pub(crate) struct Inner {
     handles: Mutex<HashMap<RepoName, Vec<git2::Repository>>>,
     workspace_locks: Mutex<HashMap<(RepoName, WorkspaceName), WorkspaceLock>>,
     pub(crate) trees: tree_cache::TreeCache,
-    /// The CLI engine, for clone, mirror sync and gc.
-    pub(crate) cli: gitapi_shell::ShellBackend,
+    /// Kills the git processes this engine starts (clone, mirror sync, gc, blob streams) at
+    /// their deadline.
+    pub(crate) dog: gitapi_gitcmd::Watchdog,
 }
 
 impl std::fmt::Debug for Inner {
@@ -111,12 +115,7 @@ impl Git2Backend {
                 handles: Mutex::new(HashMap::new()),
                 workspace_locks: Mutex::new(HashMap::new()),
                 trees: tree_cache::TreeCache::new(config.tree_cache_entries),
-                cli: gitapi_shell::ShellBackend::new({
-                    let mut c = gitapi_shell::Config::new(config.data_dir.clone());
-                    c.clone_policy = config.clone_policy;
-                    c.max_blocking = config.max_blocking;
-                    c
-                }),
+                dog: gitapi_gitcmd::Watchdog::new(),
                 config,
             }),
         }
@@ -135,7 +134,10 @@ impl Git2Backend {
             .await
             .map_err(|_| Error::internal("engine is shutting down"))?;
         let inner = Arc::clone(&self.inner);
-        tokio::task::spawn_blocking(move || f(&inner))
+        // Task-locals do not follow `spawn_blocking`: the caller's deadline is carried over by
+        // hand, so checkpoints and git commands on the blocking thread see it.
+        let deadline = gitapi_core::Deadline::current();
+        tokio::task::spawn_blocking(move || deadline.sync_scope(|| f(&inner)))
             .await
             .map_err(|e| Error::internal(format!("engine task failed: {e}")))?
     }

@@ -35,10 +35,27 @@ pub(crate) fn is_ancestor(
 
 pub(crate) fn ahead_behind(repo: &git2::Repository, a: &Rev, b: &Rev) -> Result<AheadBehind> {
     let (a, b) = (resolve_commit(repo, a)?.id(), resolve_commit(repo, b)?.id());
-    let (ahead, behind) = repo
-        .graph_ahead_behind(a, b)
-        .map_err(map_err("counting ahead and behind"))?;
-    Ok(AheadBehind { ahead, behind })
+    // Two walks instead of `graph_ahead_behind`, which has no checkpoint: each commit counted
+    // is a check of the caller's deadline.
+    Ok(AheadBehind {
+        ahead: count_only_in(repo, a, b)?,
+        behind: count_only_in(repo, b, a)?,
+    })
+}
+
+/// The number of commits `hide..tip`, checking the caller's deadline at each.
+fn count_only_in(repo: &git2::Repository, tip: git2::Oid, hide: git2::Oid) -> Result<usize> {
+    let deadline = gitapi_core::Deadline::current();
+    let mut walk = repo.revwalk().map_err(map_err("walking history"))?;
+    walk.push(tip).map_err(map_err("walking history"))?;
+    walk.hide(hide).map_err(map_err("walking history"))?;
+    let mut n = 0;
+    for id in walk {
+        deadline.check("counting ahead and behind")?;
+        id.map_err(map_err("walking history"))?;
+        n += 1;
+    }
+    Ok(n)
 }
 
 fn merge_options() -> git2::MergeOptions {
@@ -159,7 +176,9 @@ fn commits_to_replay(
     walk.push(tip).map_err(map_err("walking history"))?;
     walk.hide(upstream).map_err(map_err("walking history"))?;
     let mut out = Vec::new();
+    let deadline = gitapi_core::Deadline::current();
     for id in walk {
+        deadline.check("listing the commits to rebase")?;
         let id = id.map_err(map_err("walking history"))?;
         let c = repo.find_commit(id).map_err(map_err("reading commit"))?;
         if c.parent_count() <= 1 {
@@ -251,7 +270,10 @@ pub(crate) fn rebase(repo: &git2::Repository, req: &Rebase) -> Result<RebaseOutc
         }
         Ok(())
     };
+    let deadline = gitapi_core::Deadline::current();
     for step in &steps {
+        // A checkpoint per step; the ref moves only after the last one, in `refs::update`.
+        deadline.check("the rebase")?;
         let commit = repo
             .find_commit(git_oid(step_commit(step)))
             .map_err(map_err("reading commit to replay"))?;

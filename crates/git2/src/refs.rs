@@ -227,6 +227,8 @@ pub(crate) fn rename_branch(r: &git2::Repository, from: &RefName, to: &RefName) 
             to.as_str()
         )));
     }
+    // The point of no return: the last check of the caller's deadline.
+    gitapi_core::Deadline::current().check("the branch rename")?;
     // git_branch_move renames the reflog with the ref and repoints HEAD if it pointed here.
     branch
         .rename(to.short(), false)
@@ -297,6 +299,9 @@ pub(crate) fn update(r: &git2::Repository, updates: &[RefUpdate], message: &str)
                 .map_err(map_err(format_args!("updating {:?}", u.name.as_str())))?;
         }
     }
+    // The point of no return: the last check of the caller's deadline. A timeout here drops
+    // the transaction, releasing the locks with no ref moved; after it nothing is cut.
+    gitapi_core::Deadline::current().check("the ref update")?;
     tx.commit().map_err(map_err("committing ref transaction"))?;
     gitapi_storage::sync_fs(r.path())
 }

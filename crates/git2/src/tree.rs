@@ -1,7 +1,7 @@
 //! Tree listings and blob reads.
 
 use bytes::Bytes;
-use gitapi_core::{Blob, BlobRef, Error, FileMode, ListTree, Result, TreeEntry};
+use gitapi_core::{Blob, BlobHeader, BlobRef, Error, FileMode, ListTree, Result, TreeEntry};
 
 use crate::convert::{file_mode, git_oid, map_err, oid};
 use crate::refs::resolve_object;
@@ -101,8 +101,14 @@ fn walk(
     Ok(())
 }
 
-pub(crate) fn read_blob(cache: &TreeCache, repo: &git2::Repository, b: &BlobRef) -> Result<Blob> {
-    let (id, mode) = match b {
+/// The blob a reference names and, by path, the mode of its tree entry; nothing is read of
+/// the blob itself.
+fn locate_blob(
+    cache: &TreeCache,
+    repo: &git2::Repository,
+    b: &BlobRef,
+) -> Result<(git2::Oid, Option<FileMode>)> {
+    Ok(match b {
         BlobRef::ByOid(o) => (git_oid(*o), None),
         BlobRef::ByPath { rev, path } => {
             let root = root_tree(repo, rev)?;
@@ -122,7 +128,33 @@ pub(crate) fn read_blob(cache: &TreeCache, repo: &git2::Repository, b: &BlobRef)
             }
             (e.oid, mode)
         }
-    };
+    })
+}
+
+/// A blob's id, size and mode from the object header only (`git_odb_read_header`): for a
+/// loose object the first bytes inflated, for a packed one the pack entry's header.
+pub(crate) fn blob_header(
+    cache: &TreeCache,
+    repo: &git2::Repository,
+    b: &BlobRef,
+) -> Result<BlobHeader> {
+    let (id, mode) = locate_blob(cache, repo, b)?;
+    let odb = repo.odb().map_err(map_err("opening the object database"))?;
+    let (size, kind) = odb
+        .read_header(id)
+        .map_err(|_| Error::not_found(format!("object {id} does not exist")))?;
+    if kind != git2::ObjectType::Blob {
+        return Err(Error::invalid(format!("object {id} is not a blob")));
+    }
+    Ok(BlobHeader {
+        oid: oid(id),
+        size: size as u64,
+        mode,
+    })
+}
+
+pub(crate) fn read_blob(cache: &TreeCache, repo: &git2::Repository, b: &BlobRef) -> Result<Blob> {
+    let (id, mode) = locate_blob(cache, repo, b)?;
     let obj = repo
         .find_object(id, None)
         .map_err(|_| Error::not_found(format!("object {id} does not exist")))?;

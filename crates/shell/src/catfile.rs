@@ -8,14 +8,14 @@
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, ChildStdout, Stdio};
+use std::process::{ChildStdin, ChildStdout};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use gitapi_core::{Error, ErrorKind, ObjectKind, Oid};
 use parking_lot::Mutex;
 
-use crate::cmd::{Git, Sub, Tick, Watchdog, kill_group};
+use gitapi_gitcmd::{Git, Process, Sub, Tick, Watchdog};
 
 /// What can go wrong talking to a cat-file process.
 #[derive(Debug, thiserror::Error)]
@@ -27,7 +27,8 @@ pub(crate) enum CatFileError {
     /// upstream, instead of answering `missing`).
     #[error("git cat-file ended while answering")]
     Died,
-    /// The process ran past its deadline and was killed.
+    /// The process ran past its deadline (the request's or its own) and was killed, or the
+    /// request's deadline had passed before it was asked.
     #[error("git cat-file ran past its deadline")]
     Timeout,
     /// An answer that is not in cat-file's format.
@@ -109,25 +110,25 @@ pub(crate) fn parse_header(line: &str) -> Result<Reply, CatFileError> {
 /// One running `git cat-file --batch-command --buffer`.
 #[derive(Debug)]
 pub(crate) struct CatFile {
-    child: Child,
+    // Declared first so the pipes close before the process is killed and reaped.
     stdin: ChildStdin,
     out: BufReader<ChildStdout>,
     idle_since: Instant,
+    process: Process,
 }
 
 impl CatFile {
     fn spawn(repo_dir: &Path) -> Result<Self, CatFileError> {
-        let mut cmd = Git::in_repo(repo_dir, Sub::CatFile)
+        // Fatal messages go nowhere: nobody would drain a long-lived stderr pipe.
+        let mut process = Git::in_repo(repo_dir, Sub::CatFile)
             .flag("--batch-command")
             .flag("--buffer")
-            .command();
-        // Fatal messages go nowhere: nobody would drain a long-lived stderr pipe.
-        cmd.stdin(Stdio::piped()).stderr(Stdio::null());
-        let mut child = cmd.spawn().map_err(CatFileError::Spawn)?;
-        let stdin = child.stdin.take().ok_or(CatFileError::Died)?;
-        let stdout = child.stdout.take().ok_or(CatFileError::Died)?;
+            .spawn_server()
+            .map_err(|e| CatFileError::Spawn(std::io::Error::other(e.to_string())))?;
+        let stdin = process.take_stdin().map_err(|_| CatFileError::Died)?;
+        let stdout = process.take_stdout().map_err(|_| CatFileError::Died)?;
         Ok(Self {
-            child,
+            process,
             stdin,
             out: BufReader::with_capacity(64 * 1024, stdout),
             idle_since: Instant::now(),
@@ -141,7 +142,11 @@ impl CatFile {
         cmds: &[Cmd<'_>],
         deadline: Duration,
     ) -> Result<Vec<Reply>, CatFileError> {
-        let guard = dog.watch(&self.child, deadline);
+        // The request's deadline (or this exchange's own limit) kills the process mid-answer;
+        // a killed process is never returned to the pool.
+        let guard = dog
+            .watch_exchange(&self.process, "git cat-file", deadline)
+            .map_err(|_| CatFileError::Timeout)?;
         let res = self.exchange(cmds);
         if guard.finish() {
             return Err(CatFileError::Timeout);
@@ -197,14 +202,6 @@ impl CatFile {
             out.push(reply);
         }
         Ok(out)
-    }
-}
-
-impl Drop for CatFile {
-    fn drop(&mut self) {
-        // Closing stdin ends cat-file; kill as well so a stuck one cannot linger.
-        kill_group(i32::try_from(self.child.id()).unwrap_or(0));
-        let _ = self.child.wait();
     }
 }
 

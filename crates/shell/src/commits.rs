@@ -7,9 +7,9 @@ use gitapi_core::{
     RefUpdate, Result, Rev, RevRange, Signature, Signing, SshSigner,
 };
 
-use crate::cmd::{Sub, Value};
 use crate::refs::{self, Reflog};
 use crate::repo::Repo;
+use gitapi_gitcmd::{Sub, Value};
 
 /// Everything needed to write one commit object.
 #[derive(Debug, Clone)]

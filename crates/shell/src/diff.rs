@@ -9,9 +9,9 @@ use gitapi_core::{
     FileDiff, FileMode, LineOrigin, ObjectKind, Oid, Result, Rev,
 };
 
-use crate::cmd::{Git, Sub, Value};
 use crate::parse::{self, FilePatch, RawDiff};
 use crate::repo::Repo;
+use gitapi_gitcmd::{Git, Sub, Value};
 
 /// The options every diff command gets: no external tools, full ids, context, renames.
 fn with_options(mut g: Git, o: &DiffOptions) -> Git {

@@ -99,23 +99,13 @@ impl GitBackend for ShellBackend {
 
     async fn clone_repo(&self, r: &RepoName, opts: CloneOptions) -> Result<RepoInfo> {
         let r = r.clone();
-        self.run(move |inner| {
-            // The URL was checked at the edge; check again against this engine's own policy so
-            // a door that forgot cannot widen it.
-            RemoteUrl::parse(opts.url.as_str(), inner.config.clone_policy)?;
-            lifecycle::clone(inner, &r, &opts)
-        })
-        .await
+        // The URL is checked again against this engine's own policy in the shared clone.
+        self.run(move |inner| lifecycle::clone(inner, &r, &opts))
+            .await
     }
 
     async fn sync_mirror(&self, r: &RepoName) -> Result<RepoInfo> {
-        self.with_repo(r, |repo| {
-            if let Some(url) = lifecycle::origin_url(repo)? {
-                RemoteUrl::parse(&url, repo.inner.config.clone_policy)?;
-            }
-            lifecycle::sync_mirror(repo)
-        })
-        .await
+        self.with_repo(r, lifecycle::sync_mirror).await
     }
 
     async fn gc(&self, r: &RepoName) -> Result<GcOutcome> {
@@ -208,7 +198,9 @@ impl GitBackend for ShellBackend {
         let (first_tx, first_rx) = tokio::sync::oneshot::channel::<Result<()>>();
         let name = r.clone();
         let engine = self.clone();
-        tokio::spawn(async move {
+        // The walk's task must see the caller's deadline: task-locals do not follow spawn.
+        let deadline = Deadline::current();
+        tokio::spawn(deadline.scope(async move {
             let res = engine
                 .with_repo(&name, move |repo| {
                     let mut first_tx = Some(first_tx);
@@ -236,7 +228,7 @@ impl GitBackend for ShellBackend {
             if let Err(e) = res {
                 tracing::debug!("log walk ended: {e}");
             }
-        });
+        }));
         match first_rx.await {
             Ok(res) => res?,
             // The task ended before the walk started: the repository could not be opened.
@@ -313,6 +305,35 @@ impl GitBackend for ShellBackend {
     async fn read_blob(&self, r: &RepoName, blob: BlobRef) -> Result<Blob> {
         self.with_repo(r, move |repo| crate::tree_read::read_blob(repo, &blob))
             .await
+    }
+
+    async fn blob_header(&self, r: &RepoName, blob: BlobRef) -> Result<BlobHeader> {
+        self.with_repo(r, move |repo| crate::tree_read::blob_header(repo, &blob))
+            .await
+    }
+
+    /// Streams `git cat-file blob <oid>`'s stdout in chunks of at most 64 KiB: memory holds one
+    /// chunk, the process runs under the caller's deadline and is killed when the stream is
+    /// dropped early.
+    async fn stream_blob(&self, r: &RepoName, blob: BlobRef) -> Result<BlobStream> {
+        let header = self.blob_header(r, blob).await?;
+        let chunks = gitapi_gitcmd::Git::in_repo(
+            &self.inner.layout.repo_dir(r),
+            gitapi_gitcmd::Sub::CatFile,
+        )
+        .flag("blob")
+        .oid(header.oid)
+        .stream_stdout(
+            &self.inner.dog,
+            gitapi_gitcmd::STREAM_CHUNK,
+            Some(header.size),
+        )?;
+        Ok(BlobStream {
+            oid: header.oid,
+            size: header.size,
+            mode: header.mode,
+            chunks,
+        })
     }
 
     async fn put_file(

@@ -1,10 +1,11 @@
 //! The git CLI engine of gitapi: every [`GitBackend`](gitapi_core::GitBackend) operation by
 //! running `git` (2.38 or newer).
 //!
-//! - Commands come from a typed builder with an allow-list of subcommands ([`cmd::Git`]): caller
-//!   values travel after `--end-of-options`, as literal pathspecs after `--`, or on stdin, in a
-//!   cleared environment with hooks off, and each process has a deadline after which its process
-//!   group is killed.
+//! - Every process is started through `gitapi-gitcmd` ([`cmd::Git`]): allow-listed
+//!   subcommands, caller values after `--end-of-options`, as literal pathspecs after `--`, or on
+//!   stdin, a cleared environment with hooks off, and a deadline (the caller's
+//!   [`gitapi_core::Deadline`] or the command's own limit) after which its process group is
+//!   killed.
 //! - Reads spawn nothing: a pool of long-lived `git cat-file --batch-command --buffer` processes
 //!   per repository answers object reads and revision lookups (`CatFilePool`); tree and commit
 //!   objects are parsed here (`parse`). Listings that need a walk (`for-each-ref`, `rev-list`,
@@ -30,7 +31,8 @@
 #![deny(missing_docs)]
 
 mod catfile;
-pub mod cmd;
+/// The command builder, re-exported from `gitapi-gitcmd`.
+pub use gitapi_gitcmd as cmd;
 mod commits;
 mod diff;
 mod engine;
@@ -53,7 +55,7 @@ use parking_lot::Mutex;
 use tokio::sync::Semaphore;
 
 use crate::catfile::CatFilePool;
-use crate::cmd::Watchdog;
+use gitapi_gitcmd::Watchdog;
 
 /// How the engine is set up.
 #[derive(Debug, Clone)]
@@ -164,7 +166,10 @@ impl ShellBackend {
             .await
             .map_err(|_| Error::internal("engine is shutting down"))?;
         let inner = Arc::clone(&self.inner);
-        tokio::task::spawn_blocking(move || f(&inner))
+        // Task-locals do not follow `spawn_blocking`: the caller's deadline is carried over by
+        // hand, so every git command built on the blocking thread sees it.
+        let deadline = gitapi_core::Deadline::current();
+        tokio::task::spawn_blocking(move || deadline.sync_scope(|| f(&inner)))
             .await
             .map_err(|e| Error::internal(format!("engine task failed: {e}")))?
     }

@@ -1,7 +1,6 @@
 //! Repository lifecycle and config: init, clone and delete by atomic rename (as the libgit2
 //! engine does), mirror sync, gc, and the allow-listed config keys.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use gitapi_core::names::{CONFIG_ALLOW_LIST, check_config_value};
@@ -11,22 +10,11 @@ use gitapi_core::{
 };
 
 use crate::Inner;
-use crate::cmd::{Git, Sub};
+use gitapi_gitcmd::{Git, Sub, maintenance};
 use gitapi_storage::sync_fs;
 
 use crate::repo::{Repo, io_err};
 use crate::workspace::default_branch;
-
-fn apply_defaults(inner: &Inner, dir: &Path) -> Result<()> {
-    for (k, v) in gitapi_storage::REPO_DEFAULTS {
-        Git::in_repo(dir, Sub::Config)
-            .flag("--local")
-            .arg(*k)
-            .arg(*v)
-            .ok(&inner.dog)?;
-    }
-    Ok(())
-}
 
 fn already_exists(repo: &RepoName) -> Error {
     Error::already_exists(format!("repository {:?} already exists", repo.as_str()))
@@ -53,7 +41,7 @@ pub(crate) fn init(inner: &Arc<Inner>, repo: &RepoName, opts: &InitOptions) -> R
     // HEAD is written directly: `init -b` would take the name as an option value.
     std::fs::write(path.join("HEAD"), format!("ref: {}\n", head.as_str()))
         .map_err(io_err("writing HEAD"))?;
-    apply_defaults(inner, &path)?;
+    maintenance::apply_defaults(&inner.dog, &path)?;
     gitapi_storage::move_into_place(&inner.layout, repo, &path)?;
     info(&Repo::open(inner, repo)?)
 }
@@ -90,96 +78,43 @@ pub(crate) fn delete(inner: &Arc<Inner>, repo: &RepoName) -> Result<()> {
     Ok(())
 }
 
+/// Clone through the maintenance both engines share.
 pub(crate) fn clone(inner: &Arc<Inner>, repo: &RepoName, opts: &CloneOptions) -> Result<RepoInfo> {
-    if inner.layout.repo_dir(repo).exists() {
-        return Err(already_exists(repo));
-    }
-    let scratch = gitapi_storage::scratch_dir(&inner.layout)?;
-    let path = scratch.path().join("repo.git");
-    Git::new(Sub::Clone)
-        .flag(if opts.mirror { "--mirror" } else { "--bare" })
-        .flag("--no-local")
-        .flag("--quiet")
-        .arg(opts.url.as_str())
-        .arg(path.as_os_str())
-        .deadline(std::time::Duration::from_secs(3600))
-        .ok(&inner.dog)?;
-    apply_defaults(inner, &path)?;
-    gitapi_storage::move_into_place(&inner.layout, repo, &path)?;
+    maintenance::clone(
+        &inner.dog,
+        &inner.layout,
+        inner.config.clone_policy,
+        repo,
+        opts,
+    )?;
     info(&Repo::open(inner, repo)?)
 }
 
-/// The origin's URL, for the caller to check against the clone policy.
-pub(crate) fn origin_url(repo: &Repo) -> Result<Option<String>> {
-    Ok(config_list_all(repo)?
-        .into_iter()
-        .find(|(k, _)| k == "remote.origin.url")
-        .map(|(_, v)| v))
-}
-
+/// Mirror sync through the maintenance both engines share.
 pub(crate) fn sync_mirror(repo: &Repo) -> Result<RepoInfo> {
-    let before = info(repo)?;
-    if !before.mirror {
-        return Err(Error::precondition(format!(
-            "repository {:?} is not a mirror",
-            repo.name.as_str()
-        )));
-    }
-    repo.ok(repo
-        .git(Sub::Fetch)
-        .flag("--prune")
-        .flag("--quiet")
-        .arg("origin")
-        .deadline(std::time::Duration::from_secs(3600)))?;
+    let inner = &repo.inner;
+    maintenance::sync_mirror(
+        &inner.dog,
+        &inner.layout,
+        inner.config.clone_policy,
+        &repo.name,
+    )?;
+    // Packs changed under the warm cat-file processes.
+    inner.pool.forget(repo.path());
     info(repo)
 }
 
-fn count_objects(repo: &Repo) -> Result<(u64, u64)> {
-    let out = repo.ok(repo.git(Sub::CountObjects).flag("-v"))?;
-    let text = String::from_utf8_lossy(&out);
-    let field = |name: &str| {
-        text.lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    Ok((field("count:"), field("packs:")))
-}
-
+/// gc through the maintenance both engines share.
 pub(crate) fn gc(repo: &Repo) -> Result<GcOutcome> {
-    let (loose_before, _) = count_objects(repo)?;
-    repo.ok(repo
-        .git(Sub::Gc)
-        .flag("--quiet")
-        .deadline(std::time::Duration::from_secs(3600)))?;
+    let out = maintenance::gc(&repo.inner.dog, &repo.inner.layout, &repo.name);
     // Packs changed under the warm cat-file processes.
     repo.inner.pool.forget(repo.path());
-    let (loose_after, packs_after) = count_objects(repo)?;
-    Ok(GcOutcome {
-        loose_objects_before: loose_before,
-        loose_objects_after: loose_after,
-        packs_after,
-    })
+    out
 }
 
 /// Every `key=value` of the repository's own config file, keys lowercase.
 fn config_list_all(repo: &Repo) -> Result<Vec<(String, String)>> {
-    let out = repo.ok(repo
-        .git(Sub::Config)
-        .flag("--local")
-        .flag("--list")
-        .flag("-z"))?;
-    Ok(out
-        .split(|b| *b == 0)
-        .filter(|e| !e.is_empty())
-        .map(|e| {
-            let text = String::from_utf8_lossy(e);
-            match text.split_once('\n') {
-                Some((k, v)) => (k.to_ascii_lowercase(), v.to_owned()),
-                None => (text.to_ascii_lowercase(), String::new()),
-            }
-        })
-        .collect())
+    maintenance::local_config(&repo.inner.dog, repo.path())
 }
 
 /// The allow-listed key as a static string (the key git sees is ours, not the caller's).

@@ -5,10 +5,10 @@ use gitapi_core::{
     RebaseStep, Result, Rev, Signing,
 };
 
-use crate::cmd::Sub;
 use crate::commits::{NewCommit, advance, existing_tip, merge_trees, pick_tree};
 use crate::refs::Reflog;
 use crate::repo::Repo;
+use gitapi_gitcmd::Sub;
 
 fn base_of(repo: &Repo, a: Oid, b: Oid) -> Result<Option<Oid>> {
     let out = repo.run(

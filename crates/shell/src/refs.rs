@@ -9,9 +9,9 @@ use gitapi_core::{
     Result, Rev,
 };
 
-use crate::cmd::Sub;
 use crate::parse;
 use crate::repo::{Repo, io_err};
+use gitapi_gitcmd::Sub;
 
 fn encode_cursor(name: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(name)

@@ -8,8 +8,8 @@ use gitapi_core::{Commit, Error, ObjectKind, Oid, RepoName, Result, Rev};
 
 use crate::Inner;
 use crate::catfile::{CatFileError, Cmd, Reply};
-use crate::cmd::{Git, Output, Sub};
 use crate::parse::{self, RawEntry};
+use gitapi_gitcmd::{Git, Output, Sub};
 
 /// An object read whole: id, type, bytes.
 pub(crate) type Object = (Oid, ObjectKind, Vec<u8>);

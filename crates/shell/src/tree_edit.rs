@@ -4,47 +4,34 @@
 
 use std::cell::RefCell;
 use std::io::{BufRead, BufReader, Write};
-use std::process::Stdio;
-use std::time::Duration;
 
 use gitapi_core::tree_edit::{StoreEntry, TreeStore};
 use gitapi_core::{Error, FileAction, ObjectKind, Oid, Result};
 
-use crate::cmd::Sub;
 use crate::repo::Repo;
+use gitapi_gitcmd::{Process, Sub};
 
-/// One `git mktree --batch -z` process.
+/// One `git mktree --batch -z` process, under the request's deadline.
 struct TreeWriter {
-    child: std::process::Child,
+    // Declared first so the pipes close before the process is reaped.
     stdin: Option<std::process::ChildStdin>,
     out: BufReader<std::process::ChildStdout>,
-    guard: Option<crate::cmd::WatchGuard>,
+    process: Process,
 }
 
 impl TreeWriter {
     fn start(repo: &Repo) -> Result<Self> {
-        let mut cmd = repo.git(Sub::Mktree).flag("--batch").flag("-z").command();
-        cmd.stdin(Stdio::piped()).stderr(Stdio::null());
-        let mut child = cmd.spawn().map_err(|e| {
-            Error::new(
-                gitapi_core::ErrorKind::Unavailable,
-                format!("starting git mktree: {e}"),
-            )
-        })?;
-        let guard = repo.inner.dog.watch(&child, Duration::from_secs(120));
-        let stdin = child
-            .stdin
-            .take()
-            .ok_or_else(|| Error::internal("mktree stdin"))?;
-        let stdout = child
-            .stdout
-            .take()
-            .ok_or_else(|| Error::internal("mktree stdout"))?;
+        let mut process = repo
+            .git(Sub::Mktree)
+            .flag("--batch")
+            .flag("-z")
+            .spawn(&repo.inner.dog)?;
+        let stdin = process.take_stdin()?;
+        let stdout = process.take_stdout()?;
         Ok(Self {
-            child,
             stdin: Some(stdin),
             out: BufReader::new(stdout),
-            guard: Some(guard),
+            process,
         })
     }
 
@@ -63,44 +50,27 @@ impl TreeWriter {
         stdin
             .write_all(&buf)
             .and_then(|()| stdin.flush())
-            .map_err(|e| Error::internal(format!("writing to git mktree: {e}")))?;
+            .map_err(|e| {
+                self.process
+                    .explain(Error::internal(format!("writing to git mktree: {e}")))
+            })?;
         let mut line = String::new();
         self.out
             .read_line(&mut line)
             .map_err(|e| Error::internal(format!("reading from git mktree: {e}")))?;
-        Oid::from_hex(line.trim()).map_err(|_| Error::internal("git mktree failed to write a tree"))
+        Oid::from_hex(line.trim()).map_err(|_| {
+            self.process
+                .explain(Error::internal("git mktree failed to write a tree"))
+        })
     }
 
+    /// Closes stdin and waits: `Timeout` when the deadline killed git.
     fn finish(mut self) -> Result<()> {
         drop(self.stdin.take());
-        let status = self
-            .child
-            .wait()
-            .map_err(|e| Error::internal(format!("waiting for git mktree: {e}")))?;
-        let fired = self
-            .guard
-            .take()
-            .is_some_and(crate::cmd::WatchGuard::finish);
-        if fired {
-            return Err(Error::new(
-                gitapi_core::ErrorKind::Timeout,
-                "git mktree ran past its deadline",
-            ));
-        }
-        if !status.success() {
+        if !self.process.finish()?.success() {
             return Err(Error::internal("git mktree failed"));
         }
         Ok(())
-    }
-}
-
-impl Drop for TreeWriter {
-    fn drop(&mut self) {
-        if self.stdin.take().is_some() {
-            // Not finished: an error stopped the edit; end the process.
-            crate::cmd::kill_group(i32::try_from(self.child.id()).unwrap_or(0));
-            let _ = self.child.wait();
-        }
     }
 }
 

@@ -1,7 +1,9 @@
 //! Tree listings and blob reads, all through cat-file (no process spawned per read).
 
 use bytes::Bytes;
-use gitapi_core::{Blob, BlobRef, Error, FileMode, ListTree, ObjectKind, Oid, Result, TreeEntry};
+use gitapi_core::{
+    Blob, BlobHeader, BlobRef, Error, FileMode, ListTree, ObjectKind, Oid, Result, TreeEntry,
+};
 
 use crate::parse::RawEntry;
 use crate::repo::Repo;
@@ -89,8 +91,10 @@ fn walk(repo: &Repo, tree: Oid, dir: &str, out: &mut Vec<(String, RawEntry)>) ->
     Ok(())
 }
 
-pub(crate) fn read_blob(repo: &Repo, b: &BlobRef) -> Result<Blob> {
-    let (id, mode) = match b {
+/// The blob a reference names and, by path, the mode of its tree entry; nothing is read of
+/// the blob itself.
+fn locate_blob(repo: &Repo, b: &BlobRef) -> Result<(Oid, Option<FileMode>)> {
+    Ok(match b {
         BlobRef::ByOid(o) => (*o, None),
         BlobRef::ByPath { rev, path } => {
             let (_, tree) = repo.resolve_tree(rev)?;
@@ -110,7 +114,21 @@ pub(crate) fn read_blob(repo: &Repo, b: &BlobRef) -> Result<Blob> {
             }
             (e.oid, mode)
         }
-    };
+    })
+}
+
+/// A blob's id, size and mode from cat-file's `info` (the object header only).
+pub(crate) fn blob_header(repo: &Repo, b: &BlobRef) -> Result<BlobHeader> {
+    let (id, mode) = locate_blob(repo, b)?;
+    match repo.info(&id.to_string())? {
+        Some((oid, ObjectKind::Blob, size)) => Ok(BlobHeader { oid, size, mode }),
+        Some(_) => Err(Error::invalid(format!("object {id} is not a blob"))),
+        None => Err(Error::not_found(format!("blob {id} does not exist"))),
+    }
+}
+
+pub(crate) fn read_blob(repo: &Repo, b: &BlobRef) -> Result<Blob> {
+    let (id, mode) = locate_blob(repo, b)?;
     match repo.read(&id.to_string())? {
         Some((oid, ObjectKind::Blob, data)) => Ok(Blob {
             oid,

@@ -19,10 +19,10 @@ use gitapi_core::{
     Result, Rev, StashEntry, StashSave, StatusEntry, WorkspaceInfo, WorkspaceName,
 };
 
-use crate::cmd::{EnvVar, Git, Sub};
 use crate::commits::{NewCommit, advance};
 use crate::parse;
 use crate::refs::Reflog;
+use gitapi_gitcmd::{EnvVar, Git, Sub};
 use gitapi_storage::WorkTree;
 
 use crate::repo::{Repo, io_err};
@@ -454,7 +454,7 @@ impl Workspace {
                 .flag("--no-messages")
                 .opt(
                     "--merge-base=",
-                    crate::cmd::Value::Oid(self.repo.commit(parent)?.tree),
+                    gitapi_gitcmd::Value::Oid(self.repo.commit(parent)?.tree),
                 )
                 .arg(index_tree.to_string())
                 .arg(stash.tree.to_string()),

@@ -50,8 +50,10 @@ use gitapi_core::{
 use crate::git::{Git, RepoBuilder};
 
 mod blame;
+mod blob;
 mod commits;
 mod concurrency;
+mod deadline;
 mod diff;
 mod hostile;
 mod index;
@@ -64,8 +66,10 @@ mod trees;
 mod workspace;
 
 pub use blame::*;
+pub use blob::*;
 pub use commits::*;
 pub use concurrency::*;
+pub use deadline::*;
 pub use diff::*;
 pub use hostile::*;
 pub use index::*;
@@ -895,6 +899,7 @@ macro_rules! __conformance_list {
             blob_read_by_path_and_oid,
             blob_read_errors,
             blob_stream_large,
+            blob_header_and_stream_loose_and_packed,
             files_put_delete_move_in_workspace,
             workspace_default_on_first_use,
             workspace_create_list_remove,
@@ -936,6 +941,8 @@ macro_rules! __conformance_list {
             hostile_symlink_escape,
             concurrency_commit_files_cas,
             concurrency_create_branch_once,
+            deadline_log_expired_is_timeout,
+            deadline_write_lands_or_changes_nothing,
         ] }
     };
 }
@@ -957,8 +964,10 @@ mod tests {
     fn test_names_match_source() {
         let sources = [
             include_str!("blame.rs"),
+            include_str!("blob.rs"),
             include_str!("commits.rs"),
             include_str!("concurrency.rs"),
+            include_str!("deadline.rs"),
             include_str!("diff.rs"),
             include_str!("hostile.rs"),
             include_str!("index.rs"),

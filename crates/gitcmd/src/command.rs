@@ -1,4 +1,4 @@
-//! The typed git command builder: the only way this crate starts `git`.
+//! The typed git command builder.
 //!
 //! Safe by construction:
 //! - the subcommand comes from a closed enum ([`Sub`]);
@@ -9,21 +9,25 @@
 //! - the environment is cleared to a hermetic set (no system or global config, no prompts, no
 //!   pager, `LANG=C`), hooks are off, and every process runs in its own process group with a
 //!   deadline after which [`Watchdog`] kills the whole group.
+//!
+//! The deadline of a process is the earlier of its own limit ([`Git::limit`], by default
+//! [`DEFAULT_LIMIT`]) and the caller's ([`Deadline::current`] when the command is built), except
+//! for the commands that take a lock ([`Sub::takes_locks`]): those are checked against the
+//! caller's deadline just before they start and then never cut by it, so a ref update, an
+//! index write or a fetch either runs to its end or never starts.
 
-use std::collections::HashMap;
 use std::ffi::OsString;
 use std::io::{Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Weak};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use gitapi_core::{Error, ErrorKind, Oid, Result};
-use parking_lot::Mutex;
+use gitapi_core::{Deadline, Error, ErrorKind, Oid, Result};
 
-/// The subcommands this engine may run: an allow-list.
+use crate::watchdog::{Watchdog, kill_group, timeout};
+
+/// The subcommands gitapi may run: an allow-list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sub {
     /// `git add`.
@@ -127,6 +131,30 @@ impl Sub {
             Self::WriteTree => "write-tree",
         }
     }
+
+    /// Whether the command takes a lock on a ref, the index, the config or the object store's
+    /// packs, so killing it could leave a ref half-moved or a stale `.lock` behind: such a
+    /// command is checked against the caller's deadline before it starts and never cut by it
+    /// (`update-ref` is not even cut by its own limit).
+    pub fn takes_locks(self) -> bool {
+        matches!(
+            self,
+            Self::Add
+                | Self::Apply
+                | Self::Branch
+                | Self::Checkout
+                | Self::Config
+                | Self::Fetch
+                | Self::Gc
+                | Self::Reset
+                | Self::Stash
+                | Self::Status
+                | Self::SymbolicRef
+                | Self::UpdateIndex
+                | Self::UpdateRef
+                | Self::WriteTree
+        )
+    }
 }
 
 /// A value glued to a static option name: only our own types, none of which can start with `-`.
@@ -213,8 +241,8 @@ const BASE_CONFIG: &[&str] = &[
     "core.pager=cat",
 ];
 
-/// The default deadline of one command.
-pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(120);
+/// The default time limit of one command, whatever the caller's deadline.
+pub const DEFAULT_LIMIT: Duration = Duration::from_secs(120);
 
 /// A git command being built.
 #[derive(Debug, Clone)]
@@ -227,12 +255,14 @@ pub struct Git {
     paths: Vec<OsString>,
     stdin: Option<Vec<u8>>,
     env: Vec<(EnvVar, String)>,
-    deadline: Duration,
+    limit: Option<Duration>,
+    caller: Deadline,
     internal_pathspecs: bool,
 }
 
 impl Git {
-    /// `git <sub>` run nowhere in particular.
+    /// `git <sub>` run nowhere in particular, under the caller's deadline
+    /// ([`Deadline::current`]).
     pub fn new(sub: Sub) -> Self {
         Self {
             location: Location::None,
@@ -243,7 +273,9 @@ impl Git {
             paths: Vec::new(),
             stdin: None,
             env: Vec::new(),
-            deadline: DEFAULT_DEADLINE,
+            // A ref transaction is never cut: git's own ref lock timeout bounds it.
+            limit: (sub != Sub::UpdateRef).then_some(DEFAULT_LIMIT),
+            caller: Deadline::current(),
             internal_pathspecs: false,
         }
     }
@@ -320,10 +352,35 @@ impl Git {
         self
     }
 
-    /// The deadline.
-    pub fn deadline(mut self, d: Duration) -> Self {
-        self.deadline = d;
+    /// The command's own time limit (instead of [`DEFAULT_LIMIT`]).
+    pub fn limit(mut self, d: Duration) -> Self {
+        if self.sub != Sub::UpdateRef {
+            self.limit = Some(d);
+        }
         self
+    }
+
+    /// The caller's deadline, when the command is built where [`Deadline::current`] does not
+    /// know it.
+    pub fn within(mut self, deadline: Deadline) -> Self {
+        self.caller = deadline;
+        self
+    }
+
+    /// When the watchdog kills the process: the earlier of the caller's deadline and the
+    /// command's own limit from now; only the own limit for commands that take locks.
+    fn kill_at(&self) -> Option<Instant> {
+        let own = self.limit.map_or(Deadline::NONE, Deadline::after);
+        if self.sub.takes_locks() {
+            own.instant()
+        } else {
+            own.min(self.caller).instant()
+        }
+    }
+
+    /// `Timeout` when the caller's deadline has passed: the last check before git starts.
+    fn check_caller(&self) -> Result<()> {
+        self.caller.check(&format!("git {}", self.sub.as_str()))
     }
 
     /// The subcommand.
@@ -410,11 +467,12 @@ impl Git {
     /// Runs to completion; the exit status is the caller's to judge.
     pub fn run(self, dog: &Watchdog) -> Result<Output> {
         let what = self.sub.as_str();
+        self.check_caller()?;
         let mut child = self
             .command()
             .spawn()
             .map_err(|e| Error::new(ErrorKind::Unavailable, format!("starting git {what}: {e}")))?;
-        let guard = dog.watch(&child, self.deadline);
+        let guard = dog.watch_until(child.id(), self.kill_at());
         let stdin_writer = match (self.stdin, child.stdin.take()) {
             (Some(bytes), Some(mut pipe)) => Some(std::thread::spawn(move || {
                 // A process that exits early closes its stdin: not our error to report.
@@ -422,11 +480,12 @@ impl Git {
             })),
             _ => None,
         };
-        let mut stderr = child.stderr.take().expect("stderr is piped");
-        let err_reader = std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            let _ = stderr.read_to_end(&mut buf);
-            buf
+        let err_reader = child.stderr.take().map(|mut stderr| {
+            std::thread::spawn(move || {
+                let mut buf = Vec::new();
+                let _ = stderr.read_to_end(&mut buf);
+                buf
+            })
         });
         let mut stdout = Vec::new();
         if let Some(mut out) = child.stdout.take() {
@@ -439,12 +498,9 @@ impl Git {
         if let Some(w) = stdin_writer {
             let _ = w.join();
         }
-        let stderr = err_reader.join().unwrap_or_default();
+        let stderr = err_reader.and_then(|r| r.join().ok()).unwrap_or_default();
         if fired {
-            return Err(Error::new(
-                ErrorKind::Timeout,
-                format!("git {what} ran past its deadline"),
-            ));
+            return Err(timeout(what));
         }
         Ok(Output {
             sub: self.sub,
@@ -466,19 +522,24 @@ impl Git {
     ) -> Result<Output> {
         use std::io::BufRead;
         let what = self.sub.as_str();
+        self.check_caller()?;
         let mut cmd = self.command();
         cmd.stdin(Stdio::null());
         let mut child = cmd
             .spawn()
             .map_err(|e| Error::new(ErrorKind::Unavailable, format!("starting git {what}: {e}")))?;
-        let guard = dog.watch(&child, self.deadline);
-        let mut stderr = child.stderr.take().expect("stderr is piped");
-        let err_reader = std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            let _ = stderr.read_to_end(&mut buf);
-            buf
+        let guard = dog.watch_until(child.id(), self.kill_at());
+        let err_reader = child.stderr.take().map(|mut stderr| {
+            std::thread::spawn(move || {
+                let mut buf = Vec::new();
+                let _ = stderr.read_to_end(&mut buf);
+                buf
+            })
         });
-        let stdout = child.stdout.take().expect("stdout is piped");
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| Error::internal(format!("git {what} has no stdout")))?;
         let mut reader = std::io::BufReader::new(stdout);
         let mut line = Vec::new();
         let mut result = Ok(());
@@ -514,14 +575,12 @@ impl Git {
             .wait()
             .map_err(|e| Error::internal(format!("waiting for git {what}: {e}")))?;
         let fired = guard.finish();
-        let stderr = err_reader.join().unwrap_or_default();
-        result?;
+        let stderr = err_reader.and_then(|r| r.join().ok()).unwrap_or_default();
         if fired {
-            return Err(Error::new(
-                ErrorKind::Timeout,
-                format!("git {what} ran past its deadline"),
-            ));
+            // Whatever the callback saw last, the walk was cut by the deadline.
+            return Err(timeout(what));
         }
+        result?;
         Ok(Output {
             sub: self.sub,
             code: status
@@ -535,6 +594,36 @@ impl Git {
     /// Runs and requires exit status 0; stdout on success.
     pub fn ok(self, dog: &Watchdog) -> Result<Vec<u8>> {
         self.run(dog)?.success()
+    }
+
+    /// Starts the command with piped stdin and stdout (stderr discarded), watched for its whole
+    /// life by its deadline; [`crate::Process::finish`] reports a kill as `Timeout`.
+    pub fn spawn(self, dog: &Watchdog) -> Result<crate::Process> {
+        self.check_caller()?;
+        let until = self.kill_at();
+        let mut p = crate::Process::start(self.command(), self.sub)?;
+        p.guard = Some(dog.watch_until(p.id(), until));
+        Ok(p)
+    }
+
+    /// Starts a long-lived server process (`cat-file --batch-command`) with piped stdin and
+    /// stdout, not watched as a whole: each exchange with it is watched on its own
+    /// ([`Watchdog::watch_exchange`]), under the deadline of the request it serves.
+    pub fn spawn_server(self) -> Result<crate::Process> {
+        crate::Process::start(self.command(), self.sub)
+    }
+
+    /// Starts the command and streams its stdout in chunks of at most `chunk` bytes, holding
+    /// no more than one chunk; see [`crate::stream`]. Must be called inside a tokio runtime.
+    pub fn stream_stdout(
+        self,
+        dog: &Watchdog,
+        chunk: usize,
+        expected_len: Option<u64>,
+    ) -> Result<futures::stream::BoxStream<'static, Result<bytes::Bytes>>> {
+        self.check_caller()?;
+        let until = self.kill_at();
+        crate::stream::start(self.command(), self.sub, dog, until, chunk, expected_len)
     }
 }
 
@@ -590,148 +679,10 @@ impl Output {
     }
 }
 
-/// Kills processes that run past their deadline, with their process group, and closes idle
-/// pooled processes; one thread per engine, which ends when the engine is dropped.
-#[derive(Debug)]
-pub struct Watchdog {
-    inner: Arc<DogInner>,
-}
-
-#[derive(Debug, Default)]
-struct DogInner {
-    next: AtomicU64,
-    watched: Mutex<HashMap<u64, Watched>>,
-    tickers: Mutex<Vec<Weak<dyn Tick>>>,
-}
-
-#[derive(Debug)]
-struct Watched {
-    pgid: i32,
-    deadline: Instant,
-    fired: bool,
-}
-
-/// Something the watchdog calls now and then (pools closing idle processes).
-pub(crate) trait Tick: Send + Sync + std::fmt::Debug {
-    /// Called about every 100 ms.
-    fn tick(&self);
-}
-
-impl Watchdog {
-    /// A watchdog with its thread.
-    pub fn new() -> Self {
-        let inner = Arc::new(DogInner::default());
-        let weak = Arc::downgrade(&inner);
-        let spawned = std::thread::Builder::new()
-            .name("gitapi-shell-watchdog".to_owned())
-            .spawn(move || {
-                loop {
-                    std::thread::sleep(Duration::from_millis(100));
-                    let Some(inner) = weak.upgrade() else { return };
-                    inner.sweep();
-                }
-            });
-        if let Err(e) = spawned {
-            tracing::error!("cannot start the git watchdog thread: {e}");
-        }
-        Self { inner }
-    }
-
-    /// Watches a started child until the guard is finished or dropped.
-    pub fn watch(&self, child: &Child, deadline: Duration) -> WatchGuard {
-        self.watch_pid(child.id(), deadline)
-    }
-
-    pub(crate) fn watch_pid(&self, pid: u32, deadline: Duration) -> WatchGuard {
-        let token = self.inner.next.fetch_add(1, Ordering::Relaxed);
-        self.inner.watched.lock().insert(
-            token,
-            Watched {
-                pgid: i32::try_from(pid).unwrap_or(0),
-                deadline: Instant::now() + deadline,
-                fired: false,
-            },
-        );
-        WatchGuard {
-            inner: Arc::clone(&self.inner),
-            token,
-            done: false,
-        }
-    }
-
-    /// Registers something to tick.
-    pub(crate) fn add_ticker(&self, t: Weak<dyn Tick>) {
-        self.inner.tickers.lock().push(t);
-    }
-}
-
-impl Default for Watchdog {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl DogInner {
-    fn sweep(&self) {
-        let now = Instant::now();
-        {
-            let mut watched = self.watched.lock();
-            for w in watched.values_mut() {
-                if !w.fired && w.deadline <= now {
-                    w.fired = true;
-                    kill_group(w.pgid);
-                }
-            }
-        }
-        let tickers: Vec<Arc<dyn Tick>> = {
-            let mut t = self.tickers.lock();
-            t.retain(|w| w.strong_count() > 0);
-            t.iter().filter_map(Weak::upgrade).collect()
-        };
-        for t in tickers {
-            t.tick();
-        }
-    }
-}
-
-/// Kills a whole process group (git and the helpers it started).
-pub(crate) fn kill_group(pgid: i32) {
-    if let Some(pid) = rustix::process::Pid::from_raw(pgid) {
-        let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
-    }
-}
-
-/// Ends the watch of one process.
-#[derive(Debug)]
-pub struct WatchGuard {
-    inner: Arc<DogInner>,
-    token: u64,
-    done: bool,
-}
-
-impl WatchGuard {
-    /// Stops watching; whether the deadline fired (the process was killed).
-    pub fn finish(mut self) -> bool {
-        self.done = true;
-        self.inner
-            .watched
-            .lock()
-            .remove(&self.token)
-            .is_some_and(|w| w.fired)
-    }
-}
-
-impl Drop for WatchGuard {
-    fn drop(&mut self) {
-        if !self.done {
-            self.inner.watched.lock().remove(&self.token);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashMap;
 
     fn argv_strings(g: &Git) -> Vec<String> {
         g.argv()
@@ -800,31 +751,71 @@ mod tests {
         assert_eq!(envs["HOME"].as_deref(), Some("/nonexistent"));
     }
 
-    #[test]
-    fn deadline_kills_the_process_group() {
-        let dog = Watchdog::new();
+    fn bare_repo(dog: &Watchdog) -> tempfile::TempDir {
         let tmp = tempfile::tempdir().expect("tempdir");
-        let repo = tmp.path().join("r.git");
         Git::new(Sub::Init)
             .flag("--bare")
             .flag("-q")
-            .arg(repo.as_os_str())
-            .ok(&dog)
+            .arg(tmp.path().join("r.git").as_os_str())
+            .ok(dog)
             .expect("git init");
-        // `cat-file --batch` waits for input that never comes.
-        let mut g = Git::in_repo(&repo, Sub::CatFile)
+        tmp
+    }
+
+    #[test]
+    fn own_limit_kills_the_process_group() {
+        let dog = Watchdog::new();
+        let tmp = bare_repo(&dog);
+        // `cat-file --batch` waits for input that never comes while we hold its stdin.
+        let mut p = Git::in_repo(&tmp.path().join("r.git"), Sub::CatFile)
             .flag("--batch")
-            .deadline(Duration::from_millis(200));
-        g.stdin = None;
-        let mut cmd = g.command();
-        cmd.stdin(Stdio::piped());
-        let mut child = cmd.spawn().expect("git starts");
-        // `wait` would close stdin first; keep it open so only the watchdog can end git.
-        let _stdin = child.stdin.take();
-        let guard = dog.watch(&child, Duration::from_millis(200));
-        let start = Instant::now();
-        let _ = child.wait();
-        assert!(guard.finish(), "the deadline fired");
-        assert!(start.elapsed() < Duration::from_secs(5));
+            .limit(Duration::from_millis(200))
+            .spawn(&dog)
+            .expect("git starts");
+        let _stdin = p.take_stdin().expect("stdin");
+        let err = p.finish().expect_err("killed");
+        assert_eq!(err.kind(), ErrorKind::Timeout);
+    }
+
+    #[test]
+    fn caller_deadline_kills_the_process_group() {
+        let dog = Watchdog::new();
+        let tmp = bare_repo(&dog);
+        let mut p = Deadline::after(Duration::from_millis(200))
+            .sync_scope(|| {
+                Git::in_repo(&tmp.path().join("r.git"), Sub::CatFile)
+                    .flag("--batch")
+                    .spawn(&dog)
+            })
+            .expect("git starts");
+        let _stdin = p.take_stdin().expect("stdin");
+        let err = p.finish().expect_err("killed at the caller's deadline");
+        assert_eq!(err.kind(), ErrorKind::Timeout);
+    }
+
+    #[test]
+    fn a_passed_deadline_starts_nothing() {
+        let dog = Watchdog::new();
+        let res = Deadline::at(Instant::now()).sync_scope(|| Git::new(Sub::Version).run(&dog));
+        assert_eq!(
+            res.map(|_| ()).map_err(|e| e.kind()),
+            Err(ErrorKind::Timeout)
+        );
+    }
+
+    #[test]
+    fn lock_takers_are_not_cut_by_the_caller() {
+        let d = Deadline::after(Duration::from_millis(10));
+        d.sync_scope(|| {
+            assert_eq!(
+                Git::new(Sub::UpdateRef).kill_at(),
+                None,
+                "update-ref is never cut"
+            );
+            let reset = Git::new(Sub::Reset).kill_at().expect("own limit");
+            assert!(reset > Instant::now() + Duration::from_secs(60));
+            let read = Git::new(Sub::RevList).kill_at().expect("caller's deadline");
+            assert!(Some(read) <= d.instant());
+        });
     }
 }

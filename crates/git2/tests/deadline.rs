@@ -1,0 +1,16 @@
+//! A log past its deadline leaves no git process behind. Alone in its own binary: it looks at
+//! every git process of the test process.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_timeout_leaves_no_git_process() {
+    gitapi_testkit::conformance::log_timeout_leaves_no_git_process(
+        gitapi_testkit::conformance::Factory::from_fn(
+            |o: gitapi_testkit::conformance::EngineOptions| {
+                std::sync::Arc::new(gitapi_git2::Git2Backend::new(gitapi_git2::Config::new(
+                    &o.data_dir,
+                ))) as std::sync::Arc<dyn gitapi_core::GitBackend>
+            },
+        ),
+    )
+    .await;
+}

@@ -1,0 +1,158 @@
+//! The maintenance both engines run through the git CLI, written once: clone and mirror (libgit2
+//! is built here without an HTTPS stack), mirror sync with pruning, and gc (libgit2 has none).
+//!
+//! Each function works on paths from the data directory's [`Layout`] and answers what git
+//! did; the engine then reads the repository's new state its own way and forgets whatever it
+//! kept warm (pooled handles, `cat-file` processes), since refs and packs changed under them.
+
+use std::path::Path;
+use std::time::Duration;
+
+use gitapi_core::{
+    CloneOptions, ClonePolicy, Error, GcOutcome, Layout, RemoteUrl, RepoName, Result,
+};
+
+use crate::command::{Git, Sub};
+use crate::watchdog::Watchdog;
+
+/// The own limit of a clone, fetch or gc (the caller's deadline still applies to a clone).
+pub const MAINTENANCE_LIMIT: Duration = Duration::from_secs(3600);
+
+/// Writes [`gitapi_storage::REPO_DEFAULTS`] into a repository's own config.
+pub fn apply_defaults(dog: &Watchdog, dir: &Path) -> Result<()> {
+    for (k, v) in gitapi_storage::REPO_DEFAULTS {
+        Git::in_repo(dir, Sub::Config)
+            .flag("--local")
+            .arg(*k)
+            .arg(*v)
+            .ok(dog)?;
+    }
+    Ok(())
+}
+
+/// Every `key=value` of a repository's own config file, keys lowercase, in file order.
+pub fn local_config(dog: &Watchdog, dir: &Path) -> Result<Vec<(String, String)>> {
+    let out = Git::in_repo(dir, Sub::Config)
+        .flag("--local")
+        .flag("--list")
+        .flag("-z")
+        .ok(dog)?;
+    Ok(out
+        .split(|b| *b == 0)
+        .filter(|e| !e.is_empty())
+        .map(|e| {
+            let text = String::from_utf8_lossy(e);
+            match text.split_once('\n') {
+                Some((k, v)) => (k.to_ascii_lowercase(), v.to_owned()),
+                None => (text.to_ascii_lowercase(), String::new()),
+            }
+        })
+        .collect())
+}
+
+fn already_exists(repo: &RepoName) -> Error {
+    Error::already_exists(format!("repository {:?} already exists", repo.as_str()))
+}
+
+/// Clones `opts.url` into a new repository `repo` (bare, or a mirror): built in scratch space
+/// with the service's defaults, then moved into place atomically. The URL is checked again
+/// against `policy`, so a door that forgot cannot widen it.
+pub fn clone(
+    dog: &Watchdog,
+    layout: &Layout,
+    policy: ClonePolicy,
+    repo: &RepoName,
+    opts: &CloneOptions,
+) -> Result<()> {
+    RemoteUrl::parse(opts.url.as_str(), policy)?;
+    if layout.repo_dir(repo).exists() {
+        return Err(already_exists(repo));
+    }
+    let scratch = gitapi_storage::scratch_dir(layout)?;
+    let path = scratch.path().join("repo.git");
+    Git::new(Sub::Clone)
+        .flag(if opts.mirror { "--mirror" } else { "--bare" })
+        .flag("--no-local")
+        .flag("--quiet")
+        .arg(opts.url.as_str())
+        .arg(path.as_os_str())
+        .limit(MAINTENANCE_LIMIT)
+        .ok(dog)?;
+    apply_defaults(dog, &path)?;
+    gitapi_storage::move_into_place(layout, repo, &path)
+}
+
+/// Fetches a mirror from its origin with `--prune`: `FailedPrecondition` when the repository is
+/// not a mirror; the origin URL is checked against `policy` first.
+pub fn sync_mirror(
+    dog: &Watchdog,
+    layout: &Layout,
+    policy: ClonePolicy,
+    repo: &RepoName,
+) -> Result<()> {
+    let dir = layout.repo_dir(repo);
+    if !dir.join("HEAD").is_file() {
+        return Err(Error::not_found(format!(
+            "repository {:?} does not exist",
+            repo.as_str()
+        )));
+    }
+    let config = local_config(dog, &dir)?;
+    let value = |key: &str| {
+        config
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    };
+    if !value("remote.origin.mirror").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+        return Err(Error::precondition(format!(
+            "repository {:?} is not a mirror",
+            repo.as_str()
+        )));
+    }
+    if let Some(url) = value("remote.origin.url") {
+        RemoteUrl::parse(url, policy)?;
+    }
+    Git::in_repo(&dir, Sub::Fetch)
+        .flag("--prune")
+        .flag("--quiet")
+        .arg("origin")
+        .limit(MAINTENANCE_LIMIT)
+        .ok(dog)?;
+    gitapi_storage::sync_fs(&dir)
+}
+
+fn count_objects(dog: &Watchdog, dir: &Path) -> Result<(u64, u64)> {
+    let out = Git::in_repo(dir, Sub::CountObjects).flag("-v").ok(dog)?;
+    let text = String::from_utf8_lossy(&out);
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    Ok((field("count:"), field("packs:")))
+}
+
+/// `git gc` of a repository, with the loose objects before and after and the packs after.
+pub fn gc(dog: &Watchdog, layout: &Layout, repo: &RepoName) -> Result<GcOutcome> {
+    let dir = layout.repo_dir(repo);
+    if !dir.join("HEAD").is_file() {
+        return Err(Error::not_found(format!(
+            "repository {:?} does not exist",
+            repo.as_str()
+        )));
+    }
+    let (loose_before, _) = count_objects(dog, &dir)?;
+    Git::in_repo(&dir, Sub::Gc)
+        .flag("--quiet")
+        .limit(MAINTENANCE_LIMIT)
+        .ok(dog)?;
+    let (loose_after, packs_after) = count_objects(dog, &dir)?;
+    Ok(GcOutcome {
+        loose_objects_before: loose_before,
+        loose_objects_after: loose_after,
+        packs_after,
+    })
+}
