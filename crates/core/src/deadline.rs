@@ -32,7 +32,8 @@ use std::time::{Duration, Instant};
 use crate::error::{Error, ErrorKind, Result};
 
 tokio::task_local! {
-    static CURRENT: Deadline;
+    // A cell, so that [`Deadline::land`] can lift the deadline for the rest of the scope.
+    static CURRENT: std::cell::Cell<Deadline>;
 }
 
 /// When the work done for one request must stop; [`Deadline::NONE`] for no limit.
@@ -96,18 +97,25 @@ impl Deadline {
 
     /// The deadline of the running task ([`Deadline::NONE`] outside any scope).
     pub fn current() -> Deadline {
-        CURRENT.try_with(|d| *d).unwrap_or(Deadline::NONE)
+        CURRENT.try_with(|d| d.get()).unwrap_or(Deadline::NONE)
+    }
+
+    /// Marks the current write as landed: its point of no return (the ref update) has passed,
+    /// so the rest of the scope (reading the new commit back, reflogs, answers) runs without a
+    /// deadline. A write that landed must answer success, never `Timeout`.
+    pub fn land() {
+        let _ = CURRENT.try_with(|d| d.set(Deadline::NONE));
     }
 
     /// Runs `fut` with this deadline as the current one.
     pub async fn scope<F: Future>(self, fut: F) -> F::Output {
-        CURRENT.scope(self, fut).await
+        CURRENT.scope(std::cell::Cell::new(self), fut).await
     }
 
     /// Runs `f` on this thread with this deadline as the current one: how an engine hands the
     /// deadline it captured on the task to the blocking thread it moved the work to.
     pub fn sync_scope<R>(self, f: impl FnOnce() -> R) -> R {
-        CURRENT.sync_scope(self, f)
+        CURRENT.sync_scope(std::cell::Cell::new(self), f)
     }
 
     /// Wraps a stream so every poll of it sees this deadline as the current one.
@@ -118,7 +126,7 @@ impl Deadline {
         use futures::StreamExt;
         let mut stream = Box::pin(stream);
         futures::stream::poll_fn(move |cx| {
-            CURRENT.sync_scope(self, || stream.as_mut().poll_next(cx))
+            CURRENT.sync_scope(std::cell::Cell::new(self), || stream.as_mut().poll_next(cx))
         })
         .boxed()
     }
@@ -143,6 +151,16 @@ mod tests {
             d.check("walk").map_err(|e| e.kind()),
             Err(ErrorKind::Timeout)
         );
+    }
+
+    #[test]
+    fn a_landed_write_runs_on_without_its_deadline() {
+        let d = Deadline::at(Instant::now());
+        d.sync_scope(|| {
+            assert!(Deadline::current().expired());
+            Deadline::land();
+            assert_eq!(Deadline::current(), Deadline::NONE);
+        });
     }
 
     #[test]

@@ -94,6 +94,9 @@ mod tests {
 
     #[test]
     fn crlf_counts_as_lf_in_text() {
-        assert_eq!(score(b"a\r\nb\r\n", b"a\nb\n"), score(b"a\nb\n", b"a\nb\n") * 4 / 6);
+        assert_eq!(
+            score(b"a\r\nb\r\n", b"a\nb\n"),
+            score(b"a\nb\n", b"a\nb\n") * 4 / 6
+        );
     }
 }

@@ -233,6 +233,7 @@ pub(crate) fn rename_branch(r: &git2::Repository, from: &RefName, to: &RefName) 
     branch
         .rename(to.short(), false)
         .map_err(map_err(format_args!("renaming {:?}", from.as_str())))?;
+    gitapi_core::Deadline::land();
     gitapi_storage::sync_fs(r.path())?;
     get(r, to)
 }
@@ -303,6 +304,8 @@ pub(crate) fn update(r: &git2::Repository, updates: &[RefUpdate], message: &str)
     // the transaction, releasing the locks with no ref moved; after it nothing is cut.
     gitapi_core::Deadline::current().check("the ref update")?;
     tx.commit().map_err(map_err("committing ref transaction"))?;
+    // Landed: reading the result back must not answer `Timeout`.
+    gitapi_core::Deadline::land();
     gitapi_storage::sync_fs(r.path())
 }
 

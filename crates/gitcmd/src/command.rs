@@ -472,6 +472,12 @@ impl Git {
             .command()
             .spawn()
             .map_err(|e| Error::new(ErrorKind::Unavailable, format!("starting git {what}: {e}")))?;
+        if self.sub.takes_locks() {
+            // A command that takes locks may change refs or the index from here on: the write
+            // it belongs to has passed its point of no return, and what follows (reading the
+            // result back) must not turn it into a `Timeout`.
+            Deadline::land();
+        }
         let guard = dog.watch_until(child.id(), self.kill_at());
         let stdin_writer = match (self.stdin, child.stdin.take()) {
             (Some(bytes), Some(mut pipe)) => Some(std::thread::spawn(move || {

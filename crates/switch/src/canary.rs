@@ -46,7 +46,12 @@ fn summary<T: std::fmt::Debug>(r: &Result<T>) -> String {
 }
 
 /// Where two answers first differ, with some context: what a strict canary reports.
-fn first_difference<T: std::fmt::Debug>(a: &Result<T>, a_name: &str, b: &Result<T>, b_name: &str) -> String {
+fn first_difference<T: std::fmt::Debug>(
+    a: &Result<T>,
+    a_name: &str,
+    b: &Result<T>,
+    b_name: &str,
+) -> String {
     let render = |r: &Result<T>| match r {
         Ok(v) => format!("{v:?}"),
         Err(e) => format!("error {}: {}", e.kind(), e.message()),

@@ -150,7 +150,7 @@ fn stat(pid: u32) -> Option<(String, u32, u32)> {
 
 /// The git processes of this test process: its children, and any orphan of them still in its
 /// session.
-fn git_processes() -> Vec<(u32, String)> {
+pub fn git_processes() -> Vec<(u32, String)> {
     let me = std::process::id();
     let Some((_, _, my_session)) = stat(me) else {
         return Vec::new();
