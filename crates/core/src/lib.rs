@@ -24,6 +24,8 @@ pub mod model;
 pub mod names;
 pub mod object;
 pub mod oid;
+#[cfg(feature = "openapi")]
+mod openapi;
 pub mod tree_edit;
 
 pub use backend::{GitBackend, collect_log};
