@@ -15,6 +15,7 @@ pub const EMPTY_TREE: &str = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
 
 /// What happened to one file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum DiffStatus {
     /// New.
@@ -47,6 +48,7 @@ impl DiffStatus {
 
 /// Where a diff line comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum LineOrigin {
     /// In both sides.
@@ -59,6 +61,7 @@ pub enum LineOrigin {
 
 /// One line of a hunk.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct DiffLine {
     /// Where it comes from.
@@ -76,6 +79,7 @@ pub struct DiffLine {
 
 /// A run of changed lines with context.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Hunk {
     /// First old line (0 when the old side is empty).
@@ -94,6 +98,7 @@ pub struct Hunk {
 
 /// The change of one file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct FileDiff {
     /// What happened.
@@ -134,6 +139,7 @@ impl FileDiff {
 
 /// Totals of a diff.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct DiffStats {
     /// Files changed.
@@ -146,6 +152,7 @@ pub struct DiffStats {
 
 /// A structured diff.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Diff {
     /// The id to render this diff again later; `None` for diffs against a work tree, whose
@@ -402,6 +409,7 @@ pub fn pretty_rename(old: &str, new: &str) -> String {
 
 /// What a diff id encodes: two resolved tree-ish ids and the options.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct DiffKey {
     /// The old side (a commit or tree id; the empty tree for "nothing").
@@ -416,6 +424,7 @@ pub struct DiffKey {
 /// alone is enough to compute the diff again, so no server state is needed to render it later
 /// in another format.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct DiffId(String);
 
@@ -439,7 +448,12 @@ impl DiffId {
         let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .decode(b64)
             .map_err(|_| bad())?;
-        serde_json::from_slice(&json).map_err(|_| bad())
+        let key: DiffKey = serde_json::from_slice(&json).map_err(|_| bad())?;
+        // An id is caller input like any other: its options get the bounds a door's get.
+        key.options
+            .validate()
+            .map_err(|e| Error::invalid(format!("diff id {:?} is not valid: {}", self.0, e)))?;
+        Ok(key)
     }
 
     /// Wraps a string from a caller (checked by [`DiffId::decode`]).
@@ -488,5 +502,29 @@ mod tests {
         assert_eq!(id.decode().ok(), Some(key));
         assert!(DiffId::from_string("d1.!!").decode().is_err());
         assert!(DiffId::from_string("x").decode().is_err());
+    }
+
+    /// A diff id is caller input: one forged to carry 4,000,000,000 context lines (or a
+    /// threshold over 100 %) is refused as `InvalidArgument` before any engine sees it.
+    #[test]
+    fn diff_id_with_options_out_of_bounds_is_invalid_argument() {
+        for options in [
+            DiffOptions {
+                context_lines: 4_000_000_000,
+                ..DiffOptions::default()
+            },
+            DiffOptions {
+                rename_threshold: 200,
+                ..DiffOptions::default()
+            },
+        ] {
+            let id = DiffId::encode(&DiffKey {
+                from: Oid::ZERO,
+                to: Oid::from_bytes([7; 20]),
+                options,
+            });
+            let err = id.decode().expect_err("options out of bounds");
+            assert_eq!(err.kind(), crate::ErrorKind::InvalidArgument);
+        }
     }
 }

@@ -25,6 +25,8 @@ pub mod model;
 pub mod names;
 pub mod object;
 pub mod oid;
+#[cfg(feature = "openapi")]
+mod openapi;
 pub mod ops;
 pub mod similarity;
 pub mod tree_edit;

@@ -8,6 +8,7 @@ use crate::oid::Oid;
 
 /// A person and a moment, as in a commit's author or committer line.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Signature {
     /// The name (no `<`, `>` or newline).
@@ -70,8 +71,85 @@ impl Signature {
     }
 }
 
+/// Seconds since the Unix epoch now (0 if the clock is before it): the time of a signature
+/// whose caller gave none.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+impl Signature {
+    /// The name the server commits, merges and tags as when a request names no one.
+    pub const SERVER_NAME: &'static str = "gitapi";
+    /// The email of [`Signature::SERVER_NAME`].
+    pub const SERVER_EMAIL: &'static str = "gitapi@localhost";
+
+    /// The server's identity at `time` (UTC).
+    pub fn server_at(time: i64) -> Self {
+        Self {
+            name: Self::SERVER_NAME.to_owned(),
+            email: Self::SERVER_EMAIL.to_owned(),
+            time,
+            offset_minutes: 0,
+        }
+    }
+
+    /// The server's identity now: what a committer, tagger or stasher defaults to when a request
+    /// names none.
+    pub fn server() -> Self {
+        Self::server_at(unix_now())
+    }
+}
+
+/// A person as a caller names one, before defaults: every door takes this and turns it into a
+/// [`Signature`] here, so a missing time means now and a missing offset means UTC in every door.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Person {
+    /// The name.
+    pub name: String,
+    /// The email.
+    pub email: String,
+    /// Seconds since the Unix epoch; now when absent.
+    pub time: Option<i64>,
+    /// Minutes east of UTC; 0 when absent.
+    pub offset_minutes: Option<i32>,
+}
+
+impl Person {
+    /// The signature, with `now` for a missing time; fails on names or emails git cannot store.
+    pub fn signature_at(&self, now: i64) -> crate::Result<Signature> {
+        Signature::new(
+            self.name.clone(),
+            self.email.clone(),
+            self.time.unwrap_or(now),
+            self.offset_minutes.unwrap_or(0),
+        )
+    }
+
+    /// The signature, with the current time for a missing time.
+    pub fn signature(&self) -> crate::Result<Signature> {
+        self.signature_at(unix_now())
+    }
+
+    /// The signature of `person`, or the server's identity ([`Signature::server`]) when the
+    /// request names no one.
+    pub fn signature_or_server(person: Option<&Person>) -> crate::Result<Signature> {
+        person.map_or_else(|| Ok(Signature::server()), Person::signature)
+    }
+
+    /// The signature of `person`, if any (for fields whose default is decided later, such as a
+    /// committer that defaults to the author).
+    pub fn optional_signature(person: Option<&Person>) -> crate::Result<Option<Signature>> {
+        person.map(Person::signature).transpose()
+    }
+}
+
 /// The kind of a Git object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum ObjectKind {
     /// A file's content.
@@ -86,6 +164,7 @@ pub enum ObjectKind {
 
 /// The mode of a tree entry, as git stores it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum FileMode {
     /// `100644`.
@@ -136,6 +215,7 @@ impl FileMode {
 
 /// Facts about one repository.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RepoInfo {
     /// The name.
@@ -150,6 +230,7 @@ pub struct RepoInfo {
 
 /// How to create a repository.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct InitOptions {
     /// The branch `HEAD` points at; `refs/heads/main` when not given.
@@ -158,6 +239,7 @@ pub struct InitOptions {
 
 /// Where a clone or mirror comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CloneOptions {
     /// The remote, already checked against the clone policy.
@@ -168,6 +250,7 @@ pub struct CloneOptions {
 
 /// What `gc` did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct GcOutcome {
     /// Loose objects before.
@@ -180,6 +263,7 @@ pub struct GcOutcome {
 
 /// One `key = value` of a repository's config.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ConfigEntry {
     /// The key, lowercase.
@@ -190,6 +274,7 @@ pub struct ConfigEntry {
 
 /// Which refs a listing returns.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum RefKind {
     /// `refs/heads/*`.
@@ -203,6 +288,7 @@ pub enum RefKind {
 
 /// A ref and what it points at.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Ref {
     /// The full name.
@@ -215,6 +301,7 @@ pub struct Ref {
 
 /// A page request: at most `limit` items after the opaque `cursor` of a previous page.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PageRequest {
     /// At most this many (engines cap it at [`PageRequest::MAX_LIMIT`]; 0 means the default 100).
@@ -238,6 +325,7 @@ impl PageRequest {
 
 /// One page of a listing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Page<T> {
     /// The items.
@@ -248,6 +336,7 @@ pub struct Page<T> {
 
 /// A ref listing query.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ListRefs {
     /// Only names starting with this (a full-name prefix such as `refs/heads/feature/`).
@@ -260,6 +349,7 @@ pub struct ListRefs {
 
 /// A tag to create.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CreateTag {
     /// `refs/tags/...`.
@@ -272,6 +362,7 @@ pub struct CreateTag {
 
 /// The object part of an annotated tag.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TagAnnotation {
     /// Who tagged, and when.
@@ -282,6 +373,7 @@ pub struct TagAnnotation {
 
 /// One ref change of a (possibly atomic, multi-ref) update.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RefUpdate {
     /// The ref.
@@ -295,6 +387,7 @@ pub struct RefUpdate {
 
 /// A commit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Commit {
     /// Its id.
@@ -322,6 +415,7 @@ impl Commit {
 
 /// One entry of a tree listing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TreeEntry {
     /// The last component.
@@ -340,6 +434,7 @@ pub struct TreeEntry {
 
 /// A tree listing query.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ListTree {
     /// The tree-ish.
@@ -353,6 +448,7 @@ pub struct ListTree {
 
 /// Which blob to read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum BlobRef {
     /// A file at a path in a tree-ish.
@@ -369,6 +465,7 @@ pub enum BlobRef {
 
 /// A blob read whole.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Blob {
     /// Its id.
@@ -385,6 +482,7 @@ pub struct Blob {
 /// What a blob is without its content: enough for an ETag check, a `Content-Length` and a
 /// mode, so a `304` reads no content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct BlobHeader {
     /// Its id.
@@ -418,6 +516,7 @@ impl std::fmt::Debug for BlobStream {
 
 /// One change to files, applied to a tree without a work tree.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "action", rename_all = "camelCase")]
 pub enum FileAction {
     /// Create or replace a file.
@@ -427,6 +526,10 @@ pub enum FileAction {
         path: RepoPath,
         /// The content (base64 in JSON).
         #[serde(with = "base64_bytes")]
+        #[cfg_attr(
+            feature = "openapi",
+            schema(value_type = String, content_encoding = "base64")
+        )]
         content: Bytes,
         /// Regular when not given; for a new file. An existing file keeps its mode unless given.
         mode: Option<FileMode>,
@@ -472,6 +575,7 @@ mod base64_bytes {
 
 /// How a new commit is signed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum Signing {
     /// Not signed.
@@ -489,6 +593,7 @@ pub enum Signing {
 
 /// A commit made from a list of file actions on a branch tip, without a work tree.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CommitFiles {
     /// The branch to advance (created when `expected_tip` is [`Oid::ZERO`]).
@@ -516,6 +621,7 @@ pub struct CommitFiles {
 
 /// A commit made from a workspace's index.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CommitIndex {
     /// The workspace.
@@ -539,6 +645,7 @@ pub struct CommitIndex {
 
 /// Cherry-pick or revert one commit onto a branch, without a work tree.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PickCommit {
     /// The commit to pick or revert.
@@ -555,6 +662,7 @@ pub struct PickCommit {
 
 /// Rewrite a branch's tip commit, without a work tree.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Amend {
     /// The branch.
@@ -574,6 +682,7 @@ pub struct Amend {
 
 /// `git reset` modes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum ResetMode {
     /// Move the tip only.
@@ -586,6 +695,7 @@ pub enum ResetMode {
 
 /// What a reset moves.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum ResetTarget {
     /// A branch of the bare repository (moved with compare-and-swap; the mode is ignored).
@@ -606,6 +716,7 @@ pub enum ResetTarget {
 
 /// A reset.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Reset {
     /// What moves.
@@ -619,6 +730,7 @@ pub struct Reset {
 /// A workspace: a linked work tree with its own index, pinned to the commit it was last synced
 /// with (its base) and attached to a branch that its commits advance.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct WorkspaceInfo {
     /// Its name.
@@ -631,6 +743,7 @@ pub struct WorkspaceInfo {
 
 /// The state of one path in `status`, as in `git status --porcelain=v2`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum FileStatus {
     /// Unchanged (only seen as one side of a status entry).
@@ -649,6 +762,7 @@ pub enum FileStatus {
 
 /// One path that differs somewhere between base, index and work tree.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct StatusEntry {
     /// The path.
@@ -663,6 +777,7 @@ pub struct StatusEntry {
 
 /// One stash entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct StashEntry {
     /// Its position, 0 the newest.
@@ -675,6 +790,7 @@ pub struct StashEntry {
 
 /// A stash save.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct StashSave {
     /// The workspace.
@@ -690,6 +806,7 @@ pub struct StashSave {
 
 /// Fast-forward modes of a merge.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum FastForward {
     /// Fast-forward when possible, else a merge commit.
@@ -703,6 +820,7 @@ pub enum FastForward {
 
 /// Merge a revision into a branch, without a work tree.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Merge {
     /// What to merge.
@@ -722,6 +840,7 @@ pub struct Merge {
 
 /// How a merge ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum MergeKind {
     /// The source was already in the target; nothing moved.
@@ -734,6 +853,7 @@ pub enum MergeKind {
 
 /// The result of a merge.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct MergeOutcome {
     /// How it ended.
@@ -744,6 +864,7 @@ pub struct MergeOutcome {
 
 /// One step of an interactive rebase plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "action", rename_all = "camelCase")]
 pub enum RebaseStep {
     /// Apply the commit as it is.
@@ -779,6 +900,7 @@ pub enum RebaseStep {
 
 /// Rebase a branch onto a revision, without a work tree.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Rebase {
     /// The branch that is rewritten.
@@ -798,6 +920,7 @@ pub struct Rebase {
 
 /// The result of a rebase.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RebaseOutcome {
     /// The branch's new tip.
@@ -808,6 +931,7 @@ pub struct RebaseOutcome {
 
 /// Ahead and behind counts of two commits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AheadBehind {
     /// Commits in `a` not in `b`.
@@ -818,6 +942,7 @@ pub struct AheadBehind {
 
 /// A log query.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct LogQuery {
     /// What to walk.
@@ -854,6 +979,7 @@ impl LogQuery {
 
 /// A blame query.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct BlameQuery {
     /// The file.
@@ -866,6 +992,7 @@ pub struct BlameQuery {
 
 /// A run of lines that come from one commit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct BlameHunk {
     /// The commit that last changed these lines.
@@ -882,6 +1009,7 @@ pub struct BlameHunk {
 
 /// A repository and the tree-ish its caller wants to diff.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum DiffSpec {
     /// Between two tree-ishes (`from` may be absent: the empty tree).
@@ -919,6 +1047,7 @@ pub enum DiffSpec {
 
 /// Options of a diff.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", default)]
 pub struct DiffOptions {
     /// Context lines around changes (git's default 3).
@@ -931,6 +1060,46 @@ pub struct DiffOptions {
     pub rename_threshold: u8,
     /// Only these paths (a path names a file or a whole directory).
     pub paths: Vec<RepoPath>,
+}
+
+impl DiffOptions {
+    /// The most context lines a diff may ask for.
+    pub const MAX_CONTEXT_LINES: u32 = 10_000;
+
+    /// Validated options. Every door builds its options here, and [`crate::DiffId::decode`]
+    /// checks the options an id carries the same way, so no door can ask an engine for more.
+    pub fn new(
+        context_lines: u32,
+        find_renames: bool,
+        find_copies: bool,
+        rename_threshold: u8,
+        paths: Vec<RepoPath>,
+    ) -> crate::Result<Self> {
+        let options = Self {
+            context_lines,
+            find_renames,
+            find_copies,
+            rename_threshold,
+            paths,
+        };
+        options.validate()?;
+        Ok(options)
+    }
+
+    /// Checks the bounds: at most [`DiffOptions::MAX_CONTEXT_LINES`] context lines and a
+    /// threshold of at most 100 percent.
+    pub fn validate(&self) -> crate::Result<()> {
+        if self.context_lines > Self::MAX_CONTEXT_LINES {
+            return Err(crate::Error::invalid(format!(
+                "contextLines is over {}",
+                Self::MAX_CONTEXT_LINES
+            )));
+        }
+        if self.rename_threshold > 100 {
+            return Err(crate::Error::invalid("renameThreshold is over 100"));
+        }
+        Ok(())
+    }
 }
 
 impl Default for DiffOptions {
@@ -947,6 +1116,7 @@ impl Default for DiffOptions {
 
 /// A full request for a diff; also what a [`crate::DiffId`] encodes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct DiffRequest {
     /// What to compare.
@@ -954,4 +1124,70 @@ pub struct DiffRequest {
     /// How.
     #[serde(default)]
     pub options: DiffOptions,
+}
+
+impl DiffRequest {
+    /// Checks the options (see [`DiffOptions::validate`]).
+    pub fn validate(&self) -> crate::Result<()> {
+        self.options.validate()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn person_defaults_time_to_now_and_offset_to_utc() {
+        let p = Person {
+            name: "Ada".into(),
+            email: "ada@example.com".into(),
+            time: None,
+            offset_minutes: None,
+        };
+        let sig = p.signature_at(1_700_000_000).expect("valid person");
+        assert_eq!((sig.time, sig.offset_minutes), (1_700_000_000, 0));
+        let given = Person {
+            time: Some(5),
+            offset_minutes: Some(-90),
+            ..p.clone()
+        };
+        let sig = given.signature_at(1_700_000_000).expect("valid person");
+        assert_eq!((sig.time, sig.offset_minutes), (5, -90));
+        let before = unix_now();
+        let sig = p.signature().expect("valid person");
+        assert!(sig.time >= before && sig.time <= unix_now());
+        let bad = Person {
+            name: "<x>".into(),
+            ..p
+        };
+        assert_eq!(
+            bad.signature().map_err(|e| e.kind()).err(),
+            Some(crate::ErrorKind::InvalidArgument)
+        );
+    }
+
+    #[test]
+    fn a_missing_person_is_the_server_identity_now() {
+        let before = unix_now();
+        let sig = Person::signature_or_server(None).expect("the server identity");
+        assert_eq!(sig.name, Signature::SERVER_NAME);
+        assert_eq!(sig.email, Signature::SERVER_EMAIL);
+        assert_eq!(sig.offset_minutes, 0);
+        assert!(sig.time >= before);
+        assert!(sig.validate().is_ok());
+        assert_eq!(Person::optional_signature(None), Ok(None));
+    }
+
+    #[test]
+    fn diff_options_are_bounded() {
+        let ok = DiffOptions::new(DiffOptions::MAX_CONTEXT_LINES, true, false, 100, Vec::new());
+        assert!(ok.is_ok());
+        for (context, threshold) in [(DiffOptions::MAX_CONTEXT_LINES + 1, 50), (3, 101)] {
+            let err = DiffOptions::new(context, true, false, threshold, Vec::new())
+                .expect_err("out of bounds");
+            assert_eq!(err.kind(), crate::ErrorKind::InvalidArgument);
+        }
+        assert!(DiffOptions::default().validate().is_ok());
+    }
 }

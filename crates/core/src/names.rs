@@ -72,6 +72,70 @@ macro_rules! string_newtype {
     };
 }
 
+/// Implements the OpenAPI schema of a type that serialises as one string: a named component
+/// with a description of what validation accepts and, where a regular expression can say it,
+/// a pattern.
+#[cfg(feature = "openapi")]
+macro_rules! string_schema {
+    ($name:ident, $description:expr, $pattern:expr) => {
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                crate::openapi::string_schema($description, $pattern)
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
+    };
+}
+
+#[cfg(feature = "openapi")]
+string_schema!(
+    RepoName,
+    "A repository name: a letter or digit, then letters, digits, `.`, `_` or `-`; at most 100 \
+     characters, not ending in `.git` or `.lock`.",
+    Some("^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+);
+#[cfg(feature = "openapi")]
+string_schema!(
+    WorkspaceName,
+    "A workspace name: the alphabet of a repository name, at most 64 characters.",
+    Some("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+);
+#[cfg(feature = "openapi")]
+string_schema!(
+    RefName,
+    "A full ref name (`refs/heads/main`) that passes `git check-ref-format`.",
+    Some("^refs/")
+);
+#[cfg(feature = "openapi")]
+string_schema!(
+    RepoPath,
+    "A path in a repository: `/`-separated, no empty, `.` or `..` component and no `.git` \
+     component.",
+    None
+);
+#[cfg(feature = "openapi")]
+string_schema!(
+    Rev,
+    "A revision (`main`, `v1^{}`, `HEAD~2`, an object id or a prefix of one); never starts \
+     with `-`, holds no whitespace or `..`.",
+    None
+);
+#[cfg(feature = "openapi")]
+string_schema!(
+    RevRange,
+    "A revision, `A..B` (in B, not in A) or `A...B` (in either, not in both).",
+    None
+);
+#[cfg(feature = "openapi")]
+string_schema!(
+    ConfigKey,
+    "An allow-listed git config key such as `gc.auto`.",
+    None
+);
+#[cfg(feature = "openapi")]
+string_schema!(RemoteUrl, "A remote URL allowed by the clone policy.", None);
+
 fn simple_name(what: &str, s: &str, max: usize) -> Result<(), Error> {
     let bad = || Error::invalid(format!("{what} {s:?} is not valid"));
     let bytes = s.as_bytes();
@@ -181,8 +245,15 @@ impl RefName {
         Self::new(format!("refs/tags/{short}"))
     }
 
-    /// A full name as given, or a short branch name when it does not start with `refs/`.
+    /// A full name as given, or a short branch name when it does not start with `refs/`. A
+    /// short name may not start with `-`: `git check-ref-format --branch` refuses it, as git
+    /// would read it as an option. This is how every door reads a branch a caller names.
     pub fn branch_or_full(name: &str) -> Result<Self, Error> {
+        if name.starts_with('-') {
+            return Err(Error::invalid(format!(
+                "branch name {name:?} starts with '-'"
+            )));
+        }
         if name.starts_with("refs/") {
             Self::new(name)
         } else {
@@ -526,6 +597,16 @@ pub fn is_local_ip(ip: IpAddr) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn branch_or_full_refuses_a_short_name_that_reads_as_an_option() {
+        assert!(RefName::branch_or_full("-x").is_err());
+        assert_eq!(
+            RefName::branch_or_full("main").map(|r| r.as_str().to_owned()),
+            Ok("refs/heads/main".to_owned())
+        );
+        assert!(RefName::branch_or_full("refs/tags/v1").is_ok());
+    }
 
     #[test]
     fn repo_names() {

@@ -88,6 +88,19 @@ impl<'de> Deserialize<'de> for Oid {
     }
 }
 
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Oid {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        crate::openapi::string_schema(
+            "A SHA-1 object id: 40 hex digits (answers are lowercase). All zeros means no object.",
+            Some("^[0-9a-fA-F]{40}$"),
+        )
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Oid {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,11 +5,12 @@ use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use utoipa::ToSchema;
 
-use gitapi_core::{Error, ErrorKind};
+use gitapi_core::{Error, ErrorDetails, ErrorKind};
 
-/// An error answered by the REST door. The status comes from [`ErrorKind::http_status`]
-/// unless the HTTP layer itself decided (405, 415).
+/// An error answered by the REST door. The status comes from the error table
+/// ([`ErrorKind::http_status`]) unless the HTTP layer itself decided (405, 415).
 #[derive(Debug)]
 pub struct ApiError {
     status: Option<StatusCode>,
@@ -48,28 +49,23 @@ impl From<Error> for ApiError {
     }
 }
 
-/// The JSON body of every error.
-#[derive(Debug, Serialize)]
-pub(crate) struct ErrorBody<'a> {
-    error: ErrorObject<'a>,
+/// The JSON body of every error: `{"error": {"code", "message", "details"}}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ErrorBody {
+    /// The error.
+    error: ErrorObject,
 }
 
-#[derive(Debug, Serialize)]
-struct ErrorObject<'a> {
-    code: &'static str,
-    message: &'a str,
+/// One error.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ErrorObject {
+    /// The stable code of the error's kind; the HTTP status follows from it.
+    code: ErrorKind,
+    /// What was attempted, for people; for a server error (5xx) only what its kind means.
+    message: String,
+    /// Structured context: a lost compare-and-swap or a merge conflict.
     #[serde(skip_serializing_if = "Option::is_none")]
-    details: Option<&'a gitapi_core::ErrorDetails>,
-}
-
-/// What a client sees of a 5xx: the kind's meaning, never the internals.
-fn public_message(kind: ErrorKind) -> &'static str {
-    match kind {
-        ErrorKind::Timeout => "the operation ran past its deadline and was stopped",
-        ErrorKind::Unavailable => "a dependency is unavailable; retry later",
-        ErrorKind::Unimplemented => "the operation is not supported by this engine",
-        _ => "internal error",
-    }
+    details: Option<ErrorDetails>,
 }
 
 impl IntoResponse for ApiError {
@@ -77,14 +73,24 @@ impl IntoResponse for ApiError {
         let status = self.status();
         let kind = self.error.kind();
         let (message, details) = if status.is_server_error() {
-            tracing::error!(code = kind.code(), error = %self.error, details = ?self.error.details(), "request failed");
-            (public_message(kind), None)
+            // The whole chain goes to the log; the client learns only what the kind means.
+            tracing::error!(
+                code = kind.code(),
+                status = status.as_u16(),
+                error = %self.error.chain(),
+                details = ?self.error.details(),
+                "request failed"
+            );
+            (kind.summary().to_owned(), None)
         } else {
-            (self.error.message(), self.error.details())
+            (
+                self.error.message().to_owned(),
+                self.error.details().cloned(),
+            )
         };
         let body = ErrorBody {
             error: ErrorObject {
-                code: kind.code(),
+                code: kind,
                 message,
                 details,
             },
@@ -127,3 +133,43 @@ impl From<PathRejection> for ApiError {
 
 /// The result of a handler.
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use axum::body::to_bytes;
+
+    use super::*;
+
+    async fn answer(err: Error) -> (StatusCode, serde_json::Value) {
+        let res = ApiError::from(err).into_response();
+        let status = res.status();
+        let body = to_bytes(res.into_body(), 1 << 16).await.expect("a body");
+        (status, serde_json::from_slice(&body).expect("a JSON body"))
+    }
+
+    #[tokio::test]
+    async fn a_server_error_hides_its_message_and_source_from_the_client() {
+        let io = std::io::Error::other("/srv/data/secret.git/HEAD: disk on fire");
+        let err = Error::internal("writing HEAD of \"secret\" failed").with_source(io);
+        let (status, body) = answer(err).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(body["error"]["code"], "internal");
+        assert_eq!(body["error"]["message"], ErrorKind::Internal.summary());
+        assert!(!body.to_string().contains("secret"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn every_kind_answers_with_its_table_status_and_code() {
+        for kind in ErrorKind::ALL {
+            let (status, body) = answer(Error::new(kind, "m")).await;
+            assert_eq!(status.as_u16(), kind.http_status(), "{kind:?}");
+            assert_eq!(body["error"]["code"], kind.code(), "{kind:?}");
+            let shown = if kind.is_server_error() {
+                kind.summary()
+            } else {
+                "m"
+            };
+            assert_eq!(body["error"]["message"], shown, "{kind:?}");
+        }
+    }
+}

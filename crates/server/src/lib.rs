@@ -16,7 +16,7 @@
 //! ```
 #![deny(missing_docs)]
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -41,11 +41,11 @@ pub mod config;
 pub mod error;
 pub mod extract;
 mod rest;
-mod schema;
 pub mod state;
 
 pub use config::{Config, ConfigError, EngineKind, Flags};
 pub use error::ApiError;
+use error::ErrorBody;
 pub use state::AppState;
 
 /// Why the server stopped with an error.
@@ -190,7 +190,7 @@ fn spawn_reloader(svc: RepoService, source: ConfigSource) {
             `{\"error\": {\"code\", \"message\", \"details\"}}`; lists are paginated with `limit` \
             and an opaque `cursor` (also in a `Link: rel=\"next\"` header)."
     ),
-    components(schemas(schema::ErrorBody)),
+    components(schemas(ErrorBody)),
     tags(
         (name = "repos", description = "Repositories, config, protection and maintenance"),
         (name = "refs", description = "Branches, tags and other refs"),
@@ -204,45 +204,31 @@ fn spawn_reloader(svc: RepoService, source: ConfigSource) {
 )]
 struct ApiDoc;
 
-/// The error statuses every operation may answer, with what they mean there.
-const ERROR_RESPONSES: &[(&str, &str)] = &[
-    ("400", "invalid input (`invalid_argument`)"),
-    ("401", "no or unknown bearer token (`unauthenticated`)"),
-    (
-        "403",
-        "scope missing, protected ref or policy (`permission_denied`)",
-    ),
-    (
-        "404",
-        "repository, ref, object, path or workspace missing (`not_found`)",
-    ),
-    (
-        "409",
-        "exists already, lost compare-and-swap (`details.expected`/`actual`) or conflict (`details.paths`)",
-    ),
-    (
-        "413",
-        "request body or content over the limit (`too_large`)",
-    ),
-    (
-        "422",
-        "the repository's state does not allow it (`failed_precondition`)",
-    ),
-    ("500", "internal error (details logged, not shown)"),
-    ("503", "a dependency is unavailable (`unavailable`)"),
-    ("504", "ran past the deadline (`timeout`)"),
-];
+/// The error answers every operation may give, generated from the error table: one response
+/// per HTTP status of [`ErrorKind::ALL`], describing each kind that answers with it.
+fn error_responses() -> BTreeMap<u16, String> {
+    let mut by_status: BTreeMap<u16, Vec<String>> = BTreeMap::new();
+    for kind in ErrorKind::ALL {
+        by_status
+            .entry(kind.http_status())
+            .or_default()
+            .push(format!("`{}`: {}", kind.code(), kind.summary()));
+    }
+    by_status
+        .into_iter()
+        .map(|(status, kinds)| (status, kinds.join("; ")))
+        .collect()
+}
 
 /// Adds what is common to every operation: the error responses and the bearer scheme, and
 /// turns axum's wildcard segments (`{*path}`) into OpenAPI path parameters (`{path}`).
 fn finish_openapi(mut doc: OpenApi) -> OpenApi {
     let error = || {
         ContentBuilder::new()
-            .schema(Some(RefOr::Ref(Ref::from_schema_name(
-                schema::ErrorBody::name(),
-            ))))
+            .schema(Some(RefOr::Ref(Ref::from_schema_name(ErrorBody::name()))))
             .build()
     };
+    let errors = error_responses();
     let paths = std::mem::take(&mut doc.paths.paths);
     for (path, mut item) in paths {
         for op in [
@@ -255,14 +241,29 @@ fn finish_openapi(mut doc: OpenApi) -> OpenApi {
         .into_iter()
         .flatten()
         {
-            for (code, why) in ERROR_RESPONSES {
+            // OpenAPI requires a description on every response; a handler that gives none
+            // gets the status's reason phrase ("OK", "Created").
+            for (status, response) in op.responses.responses.iter_mut() {
+                if let RefOr::T(response) = response
+                    && response.description.is_empty()
+                {
+                    response.description = status
+                        .parse::<u16>()
+                        .ok()
+                        .and_then(|s| StatusCode::from_u16(s).ok())
+                        .and_then(|s| s.canonical_reason())
+                        .unwrap_or("success")
+                        .to_owned();
+                }
+            }
+            for (status, why) in &errors {
                 op.responses
                     .responses
-                    .entry((*code).to_owned())
+                    .entry(status.to_string())
                     .or_insert_with(|| {
                         RefOr::T(
                             ResponseBuilder::new()
-                                .description(*why)
+                                .description(why)
                                 .content("application/json", error())
                                 .build(),
                         )

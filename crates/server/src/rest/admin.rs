@@ -27,7 +27,7 @@ pub(crate) struct CanaryBody {
     fraction: f64,
     /// `shadow`: sampled reads also run on the other engine and are compared; `route`: sampled
     /// requests (reads and writes) run on the other engine instead.
-    #[schema(value_type = String, example = "shadow")]
+    #[schema(example = "shadow")]
     mode: String,
 }
 

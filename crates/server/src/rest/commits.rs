@@ -11,17 +11,13 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use gitapi_core::{
-    Amend, Commit, CommitFiles, FileAction, LogQuery, Oid, PickCommit, RefName, Reset, ResetMode,
-    ResetTarget, RevRange, Signing,
+    Amend, Commit, CommitFiles, FileAction, LogQuery, Oid, Page, Person, PickCommit, Reset,
+    ResetMode, ResetTarget, RevRange, Signing,
 };
 
-use super::{
-    Paged, Person, cursor_offset, de, offset_cursor, opt_signature, repo, repo_path, rev,
-    server_identity, workspace,
-};
+use super::{Paged, branch, cursor_offset, de, offset_cursor, repo, repo_path, rev, workspace};
 use crate::error::ApiResult;
 use crate::extract::{Caller, Json, Path, Query};
-use crate::schema;
 use crate::state::AppState;
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
@@ -53,18 +49,16 @@ pub(crate) struct LogParams {
     cursor: Option<String>,
     /// Follow first parents only (`1`/`true`).
     #[serde(default, deserialize_with = "de::flag")]
-    #[param(value_type = Option<bool>)]
     first_parent: bool,
     /// Follow the path across renames (needs `path`).
     #[serde(default, deserialize_with = "de::flag")]
-    #[param(value_type = Option<bool>)]
     follow: bool,
 }
 
 /// History in `git log` order (the log), paginated.
 #[utoipa::path(get, path = "/v1/repos/{repo}/commits", tag = "commits",
     params(("repo" = String, Path, description = "repository name"), LogParams),
-    responses((status = 200, body = schema::CommitPage)))]
+    responses((status = 200, body = Page<Commit>)))]
 async fn list_commits(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -106,7 +100,7 @@ async fn list_commits(
 #[utoipa::path(get, path = "/v1/repos/{repo}/commits/{sha}", tag = "commits",
     params(("repo" = String, Path, description = "repository name"),
            ("sha" = String, Path, description = "a commit id or any revision")),
-    responses((status = 200, body = schema::Commit)))]
+    responses((status = 200, body = Commit)))]
 async fn get_commit(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -122,16 +116,12 @@ async fn get_commit(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct CommitFilesBody {
     /// The branch to advance (short or full name).
-    #[serde(deserialize_with = "de::branch")]
-    #[schema(value_type = String)]
-    branch: RefName,
+    branch: String,
     /// Compare-and-swap on the branch tip; all zeros creates the branch.
-    #[schema(value_type = Option<schema::Oid>)]
     expected_tip: Option<Oid>,
     /// For a new branch: where it starts (a root commit when absent).
     start_point: Option<String>,
     /// The changes, in order.
-    #[schema(value_type = Vec<schema::FileAction>)]
     actions: Vec<FileAction>,
     /// The message.
     message: String,
@@ -141,7 +131,6 @@ pub(crate) struct CommitFilesBody {
     committer: Option<Person>,
     /// How to sign.
     #[serde(default)]
-    #[schema(value_type = Option<schema::Signing>)]
     signing: Signing,
     /// Allow a commit that changes nothing.
     #[serde(default)]
@@ -151,13 +140,13 @@ pub(crate) struct CommitFilesBody {
 impl CommitFilesBody {
     fn into_request(self) -> ApiResult<CommitFiles> {
         Ok(CommitFiles {
-            branch: self.branch,
+            branch: branch(&self.branch)?,
             expected_tip: self.expected_tip,
             start_point: self.start_point.as_deref().map(rev).transpose()?,
             actions: self.actions,
             message: self.message,
             author: self.author.signature()?,
-            committer: opt_signature(&self.committer)?,
+            committer: Person::optional_signature(self.committer.as_ref())?,
             signing: self.signing,
             allow_empty: self.allow_empty,
         })
@@ -168,7 +157,7 @@ impl CommitFilesBody {
 #[utoipa::path(post, path = "/v1/repos/{repo}/commits", tag = "commits",
     params(("repo" = String, Path, description = "repository name")),
     request_body = CommitFilesBody,
-    responses((status = 201, body = schema::Commit)))]
+    responses((status = 201, body = Commit)))]
 async fn create_commit(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -201,7 +190,6 @@ async fn commit_payload(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct LookupBody {
     /// At most 1000 ids.
-    #[schema(value_type = Vec<schema::Oid>)]
     oids: Vec<Oid>,
 }
 
@@ -209,7 +197,6 @@ pub(crate) struct LookupBody {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct LookupAnswer {
-    #[schema(value_type = Vec<Option<schema::Commit>>)]
     commits: Vec<Option<Commit>>,
 }
 
@@ -233,11 +220,8 @@ async fn lookup_commits(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct PickBody {
     /// The branch that gets the new commit (short or full name).
-    #[serde(deserialize_with = "de::branch")]
-    #[schema(value_type = String)]
-    branch: RefName,
+    branch: String,
     /// Compare-and-swap on the branch tip.
-    #[schema(value_type = Option<schema::Oid>)]
     expected_tip: Option<Oid>,
     /// For a merge commit: the mainline parent (1-based).
     mainline: Option<u32>,
@@ -249,13 +233,10 @@ impl PickBody {
     fn into_request(self, sha: &str) -> ApiResult<PickCommit> {
         Ok(PickCommit {
             commit: rev(sha)?,
-            branch: self.branch,
+            branch: branch(&self.branch)?,
             expected_tip: self.expected_tip,
             mainline: self.mainline,
-            committer: match &self.committer {
-                Some(p) => p.signature()?,
-                None => server_identity()?,
-            },
+            committer: Person::signature_or_server(self.committer.as_ref())?,
         })
     }
 }
@@ -265,7 +246,7 @@ impl PickBody {
     params(("repo" = String, Path, description = "repository name"),
            ("sha" = String, Path, description = "the commit to revert")),
     request_body = PickBody,
-    responses((status = 200, body = schema::Commit)))]
+    responses((status = 200, body = Commit)))]
 async fn revert(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -282,7 +263,7 @@ async fn revert(
     params(("repo" = String, Path, description = "repository name"),
            ("sha" = String, Path, description = "the commit to pick")),
     request_body = PickBody,
-    responses((status = 200, body = schema::Commit)))]
+    responses((status = 200, body = Commit)))]
 async fn cherry_pick(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -299,11 +280,8 @@ async fn cherry_pick(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct AmendBody {
     /// The branch (short or full name).
-    #[serde(deserialize_with = "de::branch")]
-    #[schema(value_type = String)]
-    branch: RefName,
+    branch: String,
     /// Compare-and-swap on the tip.
-    #[schema(value_type = Option<schema::Oid>)]
     expected_tip: Option<Oid>,
     /// A new message.
     message: Option<String>,
@@ -313,7 +291,6 @@ pub(crate) struct AmendBody {
     committer: Option<Person>,
     /// File changes to fold in.
     #[serde(default)]
-    #[schema(value_type = Vec<schema::FileAction>)]
     actions: Vec<FileAction>,
 }
 
@@ -321,7 +298,7 @@ pub(crate) struct AmendBody {
 #[utoipa::path(post, path = "/v1/repos/{repo}/amend", tag = "commits",
     params(("repo" = String, Path, description = "repository name")),
     request_body = AmendBody,
-    responses((status = 200, body = schema::Commit)))]
+    responses((status = 200, body = Commit)))]
 async fn amend(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -329,14 +306,11 @@ async fn amend(
     Json(body): Json<AmendBody>,
 ) -> ApiResult<Json<Commit>> {
     let req = Amend {
-        branch: body.branch,
+        branch: branch(&body.branch)?,
         expected_tip: body.expected_tip,
         message: body.message,
-        author: opt_signature(&body.author)?,
-        committer: match &body.committer {
-            Some(p) => p.signature()?,
-            None => server_identity()?,
-        },
+        author: Person::optional_signature(body.author.as_ref())?,
+        committer: Person::signature_or_server(body.committer.as_ref())?,
         actions: body.actions,
     };
     Ok(Json(s.svc.amend(&who, &repo(&name)?, req).await?))
@@ -349,14 +323,10 @@ pub(crate) struct ResetBody {
     /// Where to.
     to: String,
     /// `soft`, `mixed` or `hard` (workspaces; a branch reset only moves the branch).
-    #[schema(value_type = schema::ResetMode)]
     mode: ResetMode,
     /// Reset this branch of the repository (short or full name).
-    #[serde(default, deserialize_with = "de::opt_branch")]
-    #[schema(value_type = Option<String>)]
-    branch: Option<RefName>,
+    branch: Option<String>,
     /// Compare-and-swap on the branch tip.
-    #[schema(value_type = Option<schema::Oid>)]
     expected_tip: Option<Oid>,
     /// Reset this workspace (`default` when neither this nor `branch` is given).
     workspace: Option<String>,
@@ -366,7 +336,6 @@ pub(crate) struct ResetBody {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct TipBody {
-    #[schema(value_type = schema::Oid)]
     tip: Oid,
 }
 
@@ -389,7 +358,7 @@ async fn reset(
                 );
             }
             ResetTarget::Branch {
-                branch,
+                branch: super::branch(&branch)?,
                 expected_tip: body.expected_tip,
             }
         }

@@ -10,12 +10,11 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use gitapi_core::{BlobRef, Error, FileMode, ListTree, Oid, TreeEntry};
+use gitapi_core::{BlobRef, Error, FileMode, ListTree, Oid, Page, TreeEntry};
 
 use super::{PageQuery, Paged, de, no_content, page_vec, repo, repo_path, rev, workspace};
 use crate::error::ApiResult;
 use crate::extract::{Caller, Json, Path, Query, RawBody};
-use crate::schema;
 use crate::state::AppState;
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
@@ -37,7 +36,6 @@ pub(crate) struct FilesQuery {
     path: Option<String>,
     /// List everything below, files only (`1`/`true`), as `git ls-tree -r`.
     #[serde(default, deserialize_with = "de::flag")]
-    #[param(value_type = Option<bool>)]
     recursive: bool,
     /// At most this many (default 100, at most 1000).
     limit: Option<usize>,
@@ -48,7 +46,7 @@ pub(crate) struct FilesQuery {
 /// Lists a directory of a tree-ish, sorted as git sorts.
 #[utoipa::path(get, path = "/v1/repos/{repo}/files", tag = "files",
     params(("repo" = String, Path, description = "repository name"), FilesQuery),
-    responses((status = 200, body = schema::TreePage)))]
+    responses((status = 200, body = Page<TreeEntry>)))]
 async fn list_files(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -79,7 +77,6 @@ pub(crate) struct BlobQuery {
     /// The file's path.
     path: Option<String>,
     /// Or the blob's id.
-    #[param(value_type = Option<String>)]
     oid: Option<Oid>,
 }
 
@@ -173,7 +170,6 @@ async fn get_blob(
 #[into_params(parameter_in = Query)]
 pub(crate) struct PutFileQuery {
     /// `regular`, `executable` or `symlink` (content is the target); kept when absent.
-    #[param(value_type = Option<String>)]
     mode: Option<FileMode>,
 }
 

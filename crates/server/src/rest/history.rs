@@ -11,13 +11,12 @@ use utoipa_axum::routes;
 
 use gitapi_core::{
     AheadBehind, BlameHunk, BlameQuery, Diff, DiffId, DiffOptions, DiffRequest, DiffSpec, Error,
-    FastForward, Merge, MergeOutcome, Oid, Rebase, RebaseOutcome, RebaseStep, RefName,
+    FastForward, Merge, MergeOutcome, Oid, Person, Rebase, RebaseOutcome, RebaseStep,
 };
 
-use super::{Person, de, repo, repo_path, rev, server_identity, workspace};
+use super::{branch, de, repo, repo_path, rev, workspace};
 use crate::error::ApiResult;
 use crate::extract::{Caller, Json, Path, Query};
-use crate::schema;
 use crate::state::AppState;
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
@@ -70,11 +69,9 @@ pub(crate) struct DiffQuery {
     context_lines: Option<u32>,
     /// Detect renames (default on).
     #[serde(default, deserialize_with = "opt_flag")]
-    #[param(value_type = Option<bool>)]
     renames: Option<bool>,
     /// Detect copies (default off).
     #[serde(default, deserialize_with = "opt_flag")]
-    #[param(value_type = Option<bool>)]
     copies: Option<bool>,
     /// Rename similarity threshold in percent (default 50).
     rename_threshold: Option<u8>,
@@ -86,30 +83,21 @@ fn opt_flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<bool>, D::E
     de::flag(d).map(Some)
 }
 
+/// The query's options over the defaults, validated in core ([`DiffOptions::new`]), which
+/// also validates the options a diff id carries.
 fn diff_options(q: &DiffQuery) -> ApiResult<DiffOptions> {
-    let mut o = DiffOptions::default();
-    if let Some(n) = q.context_lines {
-        if n > 10_000 {
-            return Err(Error::invalid("contextLines is over 10000").into());
-        }
-        o.context_lines = n;
-    }
-    if let Some(r) = q.renames {
-        o.find_renames = r;
-    }
-    if let Some(c) = q.copies {
-        o.find_copies = c;
-    }
-    if let Some(t) = q.rename_threshold {
-        if t > 100 {
-            return Err(Error::invalid("renameThreshold is over 100").into());
-        }
-        o.rename_threshold = t;
-    }
-    if let Some(paths) = &q.paths {
-        o.paths = paths.split(',').map(repo_path).collect::<Result<_, _>>()?;
-    }
-    Ok(o)
+    let d = DiffOptions::default();
+    let paths = match &q.paths {
+        Some(paths) => paths.split(',').map(repo_path).collect::<Result<_, _>>()?,
+        None => d.paths,
+    };
+    Ok(DiffOptions::new(
+        q.context_lines.unwrap_or(d.context_lines),
+        q.renames.unwrap_or(d.find_renames),
+        q.copies.unwrap_or(d.find_copies),
+        q.rename_threshold.unwrap_or(d.rename_threshold),
+        paths,
+    )?)
 }
 
 /// A diff between commits, or of a workspace's index or work tree. The JSON answer carries an
@@ -117,7 +105,7 @@ fn diff_options(q: &DiffQuery) -> ApiResult<DiffOptions> {
 #[utoipa::path(get, path = "/v1/repos/{repo}/diff", tag = "diff",
     params(("repo" = String, Path, description = "repository name"), DiffQuery),
     responses((status = 200, description = "the diff: JSON, or text for patch, stat and name-status",
-               content((schema::Diff = "application/json"), (String = "text/plain")))))]
+               content((Diff = "application/json"), (String = "text/plain")))))]
 async fn diff(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -195,7 +183,7 @@ pub(crate) struct FormatQuery {
            ("id" = String, Path, description = "the `id` of a diff answer"),
            FormatQuery),
     responses((status = 200, description = "the diff",
-               content((schema::Diff = "application/json"), (String = "text/plain")))))]
+               content((Diff = "application/json"), (String = "text/plain")))))]
 async fn diff_by_id(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -225,7 +213,7 @@ pub(crate) struct BlameParams {
 /// Who last changed each line of a file, as runs of lines (under the deadline).
 #[utoipa::path(get, path = "/v1/repos/{repo}/blame", tag = "diff",
     params(("repo" = String, Path, description = "repository name"), BlameParams),
-    responses((status = 200, body = Vec<schema::BlameHunk>)))]
+    responses((status = 200, body = Vec<BlameHunk>)))]
 async fn blame(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -256,15 +244,11 @@ pub(crate) struct MergeBody {
     /// What to merge (a revision).
     source: String,
     /// The branch that moves (short or full name).
-    #[serde(deserialize_with = "de::branch")]
-    #[schema(value_type = String)]
-    target: RefName,
+    target: String,
     /// Compare-and-swap on the target tip.
-    #[schema(value_type = Option<schema::Oid>)]
     expected_tip: Option<Oid>,
     /// `ff` (default), `noFf` or `ffOnly`.
     #[serde(default)]
-    #[schema(value_type = Option<schema::FastForward>)]
     fast_forward: FastForward,
     /// The merge commit's message (`Merge <source> into <target>` by default).
     message: Option<String>,
@@ -276,7 +260,7 @@ pub(crate) struct MergeBody {
 #[utoipa::path(post, path = "/v1/repos/{repo}/merge", tag = "diff",
     params(("repo" = String, Path, description = "repository name")),
     request_body = MergeBody,
-    responses((status = 200, body = schema::MergeOutcome)))]
+    responses((status = 200, body = MergeOutcome)))]
 async fn merge(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -285,14 +269,11 @@ async fn merge(
 ) -> ApiResult<Json<MergeOutcome>> {
     let req = Merge {
         source: rev(&body.source)?,
-        target: body.target,
+        target: branch(&body.target)?,
         expected_tip: body.expected_tip,
         fast_forward: body.fast_forward,
         message: body.message,
-        committer: match &body.committer {
-            Some(p) => p.signature()?,
-            None => server_identity()?,
-        },
+        committer: Person::signature_or_server(body.committer.as_ref())?,
     };
     Ok(Json(s.svc.merge(&who, &repo(&name)?, req).await?))
 }
@@ -302,18 +283,14 @@ async fn merge(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct RebaseBody {
     /// The branch that is rewritten (short or full name).
-    #[serde(deserialize_with = "de::branch")]
-    #[schema(value_type = String)]
-    branch: RefName,
+    branch: String,
     /// Compare-and-swap on the branch tip.
-    #[schema(value_type = Option<schema::Oid>)]
     expected_tip: Option<Oid>,
     /// The new base.
     onto: String,
     /// Replay `upstream..branch` (`onto` when absent).
     upstream: Option<String>,
     /// An interactive plan naming each commit of `upstream..branch` once.
-    #[schema(value_type = Option<Vec<schema::RebaseStep>>)]
     plan: Option<Vec<RebaseStep>>,
     /// The committer of rewritten commits (the server identity when absent).
     committer: Option<Person>,
@@ -324,7 +301,7 @@ pub(crate) struct RebaseBody {
 #[utoipa::path(post, path = "/v1/repos/{repo}/rebase", tag = "diff",
     params(("repo" = String, Path, description = "repository name")),
     request_body = RebaseBody,
-    responses((status = 200, body = schema::RebaseOutcome)))]
+    responses((status = 200, body = RebaseOutcome)))]
 async fn rebase(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -332,15 +309,12 @@ async fn rebase(
     Json(body): Json<RebaseBody>,
 ) -> ApiResult<Json<RebaseOutcome>> {
     let req = Rebase {
-        branch: body.branch,
+        branch: branch(&body.branch)?,
         expected_tip: body.expected_tip,
         onto: rev(&body.onto)?,
         upstream: body.upstream.as_deref().map(rev).transpose()?,
         plan: body.plan,
-        committer: match &body.committer {
-            Some(p) => p.signature()?,
-            None => server_identity()?,
-        },
+        committer: Person::signature_or_server(body.committer.as_ref())?,
     };
     Ok(Json(s.svc.rebase(&who, &repo(&name)?, req).await?))
 }
@@ -361,7 +335,6 @@ pub(crate) struct TwoRevs {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct MergeBaseBody {
     /// The best common ancestor; `null` when the histories are unrelated.
-    #[schema(value_type = Option<schema::Oid>)]
     merge_base: Option<Oid>,
 }
 
@@ -383,7 +356,7 @@ async fn merge_base(
 /// Commits in `a` not in `b` (ahead) and in `b` not in `a` (behind).
 #[utoipa::path(get, path = "/v1/repos/{repo}/ahead-behind", tag = "diff",
     params(("repo" = String, Path, description = "repository name"), TwoRevs),
-    responses((status = 200, body = schema::AheadBehind)))]
+    responses((status = 200, body = AheadBehind)))]
 async fn ahead_behind(
     State(s): State<AppState>,
     Caller(who): Caller,

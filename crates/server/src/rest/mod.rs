@@ -8,10 +8,10 @@ use axum::http::header::{HeaderValue, LINK};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Deserializer, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 
-use gitapi_core::{Error, RefName, RepoName, RepoPath, Rev, Signature, WorkspaceName};
+use gitapi_core::{RefName, RepoName, RepoPath, Rev, WorkspaceName};
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -57,13 +57,9 @@ pub(crate) fn workspace(s: Option<&str>) -> Result<WorkspaceName, ApiError> {
     })
 }
 
-/// A branch given short (`main`) or full (`refs/heads/main`). A short name may not start with
-/// `-`, as `git check-ref-format --branch` refuses it (it reads as an option to git).
-pub(crate) fn branch(s: &str) -> Result<RefName, Error> {
-    if s.starts_with('-') {
-        return Err(Error::invalid(format!("branch name {s:?} starts with '-'")));
-    }
-    RefName::branch_or_full(s)
+/// A branch given short (`main`) or full (`refs/heads/main`); see [`RefName::branch_or_full`].
+pub(crate) fn branch(s: &str) -> Result<RefName, ApiError> {
+    Ok(RefName::branch_or_full(s)?)
 }
 
 /// A ref from a wildcard path segment: `/refs/heads/main` names `refs/heads/main`.
@@ -75,22 +71,6 @@ pub(crate) fn ref_from_path(rest: &str) -> Result<RefName, ApiError> {
 pub(crate) mod de {
     use super::*;
 
-    /// A branch given short (`main`) or full (`refs/heads/main`).
-    pub(crate) fn branch<'de, D: Deserializer<'de>>(d: D) -> Result<RefName, D::Error> {
-        let s = String::deserialize(d)?;
-        super::branch(&s).map_err(serde::de::Error::custom)
-    }
-
-    /// An optional branch given short or full.
-    pub(crate) fn opt_branch<'de, D: Deserializer<'de>>(d: D) -> Result<Option<RefName>, D::Error> {
-        match Option::<String>::deserialize(d)? {
-            Some(s) => super::branch(&s)
-                .map(Some)
-                .map_err(serde::de::Error::custom),
-            None => Ok(None),
-        }
-    }
-
     /// A query flag: `1`, `true`, `0`, `false` (absent: false).
     pub(crate) fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
         match String::deserialize(d)?.as_str() {
@@ -101,46 +81,6 @@ pub(crate) mod de {
             ))),
         }
     }
-}
-
-/// A person as a client gives one: the time defaults to now and the offset to UTC.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub(crate) struct Person {
-    /// The name.
-    name: String,
-    /// The email.
-    email: String,
-    /// Seconds since the Unix epoch; now when absent.
-    time: Option<i64>,
-    /// Minutes east of UTC; 0 when absent.
-    offset_minutes: Option<i32>,
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
-
-impl Person {
-    pub(crate) fn signature(&self) -> Result<Signature, ApiError> {
-        Ok(Signature::new(
-            self.name.clone(),
-            self.email.clone(),
-            self.time.unwrap_or_else(now),
-            self.offset_minutes.unwrap_or(0),
-        )?)
-    }
-}
-
-/// The identity the server commits as when a request names none.
-pub(crate) fn server_identity() -> Result<Signature, ApiError> {
-    Ok(Signature::new("gitapi", "gitapi@localhost", now(), 0)?)
-}
-
-pub(crate) fn opt_signature(p: &Option<Person>) -> Result<Option<Signature>, ApiError> {
-    p.as_ref().map(Person::signature).transpose()
 }
 
 // --- Pagination ---

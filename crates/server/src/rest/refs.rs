@@ -9,14 +9,13 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use gitapi_core::{
-    CreateTag, Error, ListRefs, Oid, PageRequest, Ref, RefKind, RefName, RefUpdate, Rev,
-    TagAnnotation,
+    CreateTag, Error, ListRefs, Oid, Page, PageRequest, Person, Ref, RefKind, RefName, RefUpdate,
+    Rev, TagAnnotation,
 };
 
-use super::{Paged, Person, no_content, ref_from_path, repo, rev};
+use super::{Paged, no_content, ref_from_path, repo, rev};
 use crate::error::ApiResult;
 use crate::extract::{Caller, Json, Path, Query};
-use crate::schema;
 use crate::state::AppState;
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
@@ -45,7 +44,7 @@ pub(crate) struct ListRefsQuery {
 /// Lists refs sorted by name; annotated tags come peeled.
 #[utoipa::path(get, path = "/v1/repos/{repo}/refs", tag = "refs",
     params(("repo" = String, Path, description = "repository name"), ListRefsQuery),
-    responses((status = 200, body = schema::RefPage)))]
+    responses((status = 200, body = Page<Ref>)))]
 async fn list_refs(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -116,7 +115,7 @@ pub(crate) struct CreateRefBody {
 #[utoipa::path(post, path = "/v1/repos/{repo}/refs", tag = "refs",
     params(("repo" = String, Path, description = "repository name")),
     request_body = CreateRefBody,
-    responses((status = 201, body = schema::Ref)))]
+    responses((status = 201, body = Ref)))]
 async fn create_ref(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -129,10 +128,7 @@ async fn create_ref(
     let created = if refname.is_tag() {
         let annotation = match body.annotation {
             Some(a) => Some(TagAnnotation {
-                tagger: match &a.tagger {
-                    Some(p) => p.signature()?,
-                    None => super::server_identity()?,
-                },
+                tagger: Person::signature_or_server(a.tagger.as_ref())?,
                 message: a.message,
             }),
             None => None,
@@ -167,10 +163,8 @@ pub(crate) struct RefUpdateBody {
     /// The full ref name.
     name: String,
     /// The new value; all zeros deletes the ref.
-    #[schema(value_type = schema::Oid)]
     new: Oid,
     /// What the ref must point at now (all zeros: must not exist); unconditional when absent.
-    #[schema(value_type = Option<schema::Oid>)]
     expected_old: Option<Oid>,
 }
 
@@ -213,7 +207,7 @@ async fn update_refs(
 #[utoipa::path(get, path = "/v1/repos/{repo}/refs/{*ref}", tag = "refs",
     params(("repo" = String, Path, description = "repository name"),
            ("ref" = String, Path, description = "the ref name after `refs/`, e.g. `heads/main`")),
-    responses((status = 200, body = schema::Ref)))]
+    responses((status = 200, body = Ref)))]
 async fn get_ref(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -230,7 +224,6 @@ pub(crate) struct UpdateRefBody {
     /// The revision to point at.
     target: String,
     /// Compare-and-swap: what the ref must point at now.
-    #[schema(value_type = Option<schema::Oid>)]
     expected_old: Option<Oid>,
 }
 
@@ -239,7 +232,7 @@ pub(crate) struct UpdateRefBody {
     params(("repo" = String, Path, description = "repository name"),
            ("ref" = String, Path, description = "the ref name after `refs/`, e.g. `heads/main`")),
     request_body = UpdateRefBody,
-    responses((status = 200, body = schema::Ref)))]
+    responses((status = 200, body = Ref)))]
 async fn update_ref(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -262,7 +255,6 @@ async fn update_ref(
 #[into_params(parameter_in = Query)]
 pub(crate) struct DeleteRefQuery {
     /// Delete only if the ref points at this.
-    #[param(value_type = Option<String>)]
     expected: Option<Oid>,
 }
 
@@ -299,7 +291,7 @@ pub(crate) struct RenameBody {
 #[utoipa::path(post, path = "/v1/repos/{repo}/ref-renames", tag = "refs",
     params(("repo" = String, Path, description = "repository name")),
     request_body = RenameBody,
-    responses((status = 200, body = schema::Ref)))]
+    responses((status = 200, body = Ref)))]
 async fn rename_ref(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -325,7 +317,6 @@ pub(crate) struct RevQuery {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct OidBody {
-    #[schema(value_type = schema::Oid)]
     pub(crate) oid: Oid,
 }
 

@@ -8,13 +8,12 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use gitapi_core::{ConfigEntry, ConfigKey, Error, GcOutcome, InitOptions, RepoInfo};
+use gitapi_core::{ConfigEntry, ConfigKey, Error, GcOutcome, InitOptions, Page, RepoInfo};
 use gitapi_service::{ProtectionRule, Protections, RefPattern, RepoSource};
 
 use super::{PageQuery, Paged, page_vec, repo};
 use crate::error::ApiResult;
 use crate::extract::{Caller, Json, Path, Query};
-use crate::schema;
 use crate::state::AppState;
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
@@ -53,7 +52,7 @@ pub(crate) struct CreateRepoBody {
 
 /// Creates a repository: empty, a bare clone or a mirror.
 #[utoipa::path(post, path = "/v1/repos", tag = "repos", request_body = CreateRepoBody,
-    responses((status = 201, description = "created", body = schema::RepoInfo)))]
+    responses((status = 201, description = "created", body = RepoInfo)))]
 async fn create_repo(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -86,7 +85,7 @@ async fn create_repo(
 
 /// Lists the repositories the caller may read, by name.
 #[utoipa::path(get, path = "/v1/repos", tag = "repos", params(PageQuery),
-    responses((status = 200, body = schema::RepoPage)))]
+    responses((status = 200, body = Page<RepoInfo>)))]
 async fn list_repos(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -104,7 +103,7 @@ async fn list_repos(
 /// Facts about a repository.
 #[utoipa::path(get, path = "/v1/repos/{repo}", tag = "repos",
     params(("repo" = String, Path, description = "repository name")),
-    responses((status = 200, body = schema::RepoInfo)))]
+    responses((status = 200, body = RepoInfo)))]
 async fn get_repo(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -129,7 +128,7 @@ async fn delete_repo(
 /// Fetches a mirror again, pruning refs gone from its remote.
 #[utoipa::path(post, path = "/v1/repos/{repo}/sync", tag = "repos",
     params(("repo" = String, Path, description = "repository name")),
-    responses((status = 200, body = schema::RepoInfo)))]
+    responses((status = 200, body = RepoInfo)))]
 async fn sync_mirror(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -141,7 +140,7 @@ async fn sync_mirror(
 /// Packs objects and prunes unreachable old ones (`git gc`), under the deadline.
 #[utoipa::path(post, path = "/v1/repos/{repo}/gc", tag = "repos",
     params(("repo" = String, Path, description = "repository name")),
-    responses((status = 200, body = schema::GcOutcome)))]
+    responses((status = 200, body = GcOutcome)))]
 async fn gc(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -153,7 +152,7 @@ async fn gc(
 /// Lists the allow-listed config keys set in the repository.
 #[utoipa::path(get, path = "/v1/repos/{repo}/config", tag = "repos",
     params(("repo" = String, Path, description = "repository name"), PageQuery),
-    responses((status = 200, body = schema::ConfigPage)))]
+    responses((status = 200, body = Page<ConfigEntry>)))]
 async fn list_config(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -168,7 +167,7 @@ async fn list_config(
 #[utoipa::path(get, path = "/v1/repos/{repo}/config/{key}", tag = "repos",
     params(("repo" = String, Path, description = "repository name"),
            ("key" = String, Path, description = "an allow-listed key such as `gc.auto`")),
-    responses((status = 200, body = schema::ConfigEntry)))]
+    responses((status = 200, body = ConfigEntry)))]
 async fn get_config(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -199,7 +198,7 @@ pub(crate) struct ConfigValueBody {
     params(("repo" = String, Path, description = "repository name"),
            ("key" = String, Path, description = "an allow-listed key such as `gc.auto`")),
     request_body = ConfigValueBody,
-    responses((status = 200, body = schema::ConfigEntry)))]
+    responses((status = 200, body = ConfigEntry)))]
 async fn set_config(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -216,30 +215,89 @@ async fn set_config(
     }))
 }
 
+/// A protection rule as the REST door reads and writes it.
+///
+/// `gitapi-service` owns the rule type and has no OpenAPI feature, so the door (de)serialises
+/// this type, which carries the schema, and converts; the JSON is the service type's.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = ProtectionRule)]
+pub(crate) struct RuleBody {
+    /// A full ref name; `*` matches any run of characters (`refs/heads/release/*`).
+    pattern: String,
+    /// Refuse moves to a commit that does not descend from the current one (force-push,
+    /// amend, rebase, reset backwards).
+    #[serde(default)]
+    no_force_push: bool,
+    /// Refuse deletion (and renaming away).
+    #[serde(default)]
+    no_deletion: bool,
+    /// Refuse new commits that carry no signature.
+    #[serde(default)]
+    require_signed_commits: bool,
+}
+
+impl RuleBody {
+    fn into_rule(self) -> ApiResult<ProtectionRule> {
+        Ok(ProtectionRule {
+            pattern: RefPattern::new(&self.pattern)?,
+            no_force_push: self.no_force_push,
+            no_deletion: self.no_deletion,
+            require_signed_commits: self.require_signed_commits,
+        })
+    }
+}
+
+/// The protection rules of a repository.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = Protections)]
+pub(crate) struct RulesBody {
+    /// The rules, sorted by pattern.
+    rules: Vec<RuleBody>,
+}
+
+impl From<Protections> for RulesBody {
+    fn from(p: Protections) -> Self {
+        let rules = p
+            .rules
+            .into_iter()
+            .map(|r| RuleBody {
+                pattern: r.pattern.as_str().to_owned(),
+                no_force_push: r.no_force_push,
+                no_deletion: r.no_deletion,
+                require_signed_commits: r.require_signed_commits,
+            })
+            .collect();
+        Self { rules }
+    }
+}
+
 /// The protection rules of a repository.
 #[utoipa::path(get, path = "/v1/repos/{repo}/protections", tag = "repos",
     params(("repo" = String, Path, description = "repository name")),
-    responses((status = 200, body = schema::Protections)))]
+    responses((status = 200, body = RulesBody)))]
 async fn list_protections(
     State(s): State<AppState>,
     Caller(who): Caller,
     Path(name): Path<String>,
-) -> ApiResult<Json<Protections>> {
-    Ok(Json(s.svc.protections(&who, &repo(&name)?).await?))
+) -> ApiResult<Json<RulesBody>> {
+    Ok(Json(s.svc.protections(&who, &repo(&name)?).await?.into()))
 }
 
 /// Protects refs matching a pattern (adds the rule, or replaces the rule of that pattern).
 #[utoipa::path(put, path = "/v1/repos/{repo}/protections", tag = "repos",
     params(("repo" = String, Path, description = "repository name")),
-    request_body = schema::ProtectionRule,
-    responses((status = 200, description = "the rules now", body = schema::Protections)))]
+    request_body = RuleBody,
+    responses((status = 200, description = "the rules now", body = RulesBody)))]
 async fn protect(
     State(s): State<AppState>,
     Caller(who): Caller,
     Path(name): Path<String>,
-    Json(rule): Json<ProtectionRule>,
-) -> ApiResult<Json<Protections>> {
-    Ok(Json(s.svc.protect(&who, &repo(&name)?, rule).await?))
+    Json(rule): Json<RuleBody>,
+) -> ApiResult<Json<RulesBody>> {
+    let rule = rule.into_rule()?;
+    Ok(Json(s.svc.protect(&who, &repo(&name)?, rule).await?.into()))
 }
 
 /// Which rule to remove.
@@ -254,13 +312,15 @@ pub(crate) struct PatternQuery {
 /// Removes the protection rule of a pattern.
 #[utoipa::path(delete, path = "/v1/repos/{repo}/protections", tag = "repos",
     params(("repo" = String, Path, description = "repository name"), PatternQuery),
-    responses((status = 200, description = "the rules now", body = schema::Protections)))]
+    responses((status = 200, description = "the rules now", body = RulesBody)))]
 async fn unprotect(
     State(s): State<AppState>,
     Caller(who): Caller,
     Path(name): Path<String>,
     Query(q): Query<PatternQuery>,
-) -> ApiResult<Json<Protections>> {
+) -> ApiResult<Json<RulesBody>> {
     let pattern = RefPattern::new(&q.pattern)?;
-    Ok(Json(s.svc.unprotect(&who, &repo(&name)?, &pattern).await?))
+    Ok(Json(
+        s.svc.unprotect(&who, &repo(&name)?, &pattern).await?.into(),
+    ))
 }

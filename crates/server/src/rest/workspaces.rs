@@ -11,16 +11,12 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use gitapi_core::{
-    Commit, CommitIndex, RefName, Signing, StashEntry, StashSave, StatusEntry, WorkspaceInfo,
+    Commit, CommitIndex, Page, Person, Signing, StashEntry, StashSave, StatusEntry, WorkspaceInfo,
 };
 
-use super::{
-    PageQuery, Paged, Person, de, no_content, opt_signature, page_vec, repo, repo_path,
-    server_identity, workspace,
-};
+use super::{PageQuery, Paged, branch, no_content, page_vec, repo, repo_path, workspace};
 use crate::error::ApiResult;
 use crate::extract::{Caller, Json, Path, Query};
-use crate::schema;
 use crate::state::AppState;
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
@@ -40,7 +36,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
 /// Lists the workspaces that exist.
 #[utoipa::path(get, path = "/v1/repos/{repo}/workspaces", tag = "workspaces",
     params(("repo" = String, Path, description = "repository name"), PageQuery),
-    responses((status = 200, body = schema::WorkspacePage)))]
+    responses((status = 200, body = Page<WorkspaceInfo>)))]
 async fn list_workspaces(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -58,16 +54,14 @@ pub(crate) struct CreateWorkspaceBody {
     /// The name.
     name: String,
     /// The branch its commits advance (the default branch when absent).
-    #[serde(default, deserialize_with = "de::opt_branch")]
-    #[schema(value_type = Option<String>)]
-    branch: Option<RefName>,
+    branch: Option<String>,
 }
 
 /// Creates a workspace: a work tree with its own index, on a branch.
 #[utoipa::path(post, path = "/v1/repos/{repo}/workspaces", tag = "workspaces",
     params(("repo" = String, Path, description = "repository name")),
     request_body = CreateWorkspaceBody,
-    responses((status = 201, body = schema::WorkspaceInfo)))]
+    responses((status = 201, body = WorkspaceInfo)))]
 async fn create_workspace(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -77,7 +71,12 @@ async fn create_workspace(
     let ws = workspace(Some(&body.name))?;
     let info = s
         .svc
-        .create_workspace(&who, &repo(&name)?, &ws, body.branch)
+        .create_workspace(
+            &who,
+            &repo(&name)?,
+            &ws,
+            body.branch.as_deref().map(branch).transpose()?,
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(info)))
 }
@@ -86,7 +85,7 @@ async fn create_workspace(
 #[utoipa::path(get, path = "/v1/repos/{repo}/workspaces/{workspace}", tag = "workspaces",
     params(("repo" = String, Path, description = "repository name"),
            ("workspace" = String, Path, description = "workspace name")),
-    responses((status = 200, body = schema::WorkspaceInfo)))]
+    responses((status = 200, body = WorkspaceInfo)))]
 async fn get_workspace(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -136,7 +135,7 @@ impl WorkspaceQuery {
 /// Staged, unstaged and untracked paths of a workspace (`git status` porcelain v2).
 #[utoipa::path(get, path = "/v1/repos/{repo}/status", tag = "workspaces",
     params(("repo" = String, Path, description = "repository name"), WorkspaceQuery),
-    responses((status = 200, body = schema::StatusPage)))]
+    responses((status = 200, body = Page<StatusEntry>)))]
 async fn status(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -245,7 +244,6 @@ pub(crate) struct CommitIndexBody {
     committer: Option<Person>,
     /// How to sign.
     #[serde(default)]
-    #[schema(value_type = Option<schema::Signing>)]
     signing: Signing,
     /// Allow a commit that changes nothing.
     #[serde(default)]
@@ -259,7 +257,7 @@ pub(crate) struct CommitIndexBody {
 #[utoipa::path(post, path = "/v1/repos/{repo}/index/commit", tag = "workspaces",
     params(("repo" = String, Path, description = "repository name")),
     request_body = CommitIndexBody,
-    responses((status = 201, body = schema::Commit)))]
+    responses((status = 201, body = Commit)))]
 async fn commit_index(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -270,7 +268,7 @@ async fn commit_index(
         workspace: workspace(body.workspace.as_deref())?,
         message: body.message,
         author: body.author.signature()?,
-        committer: opt_signature(&body.committer)?,
+        committer: Person::optional_signature(body.committer.as_ref())?,
         signing: body.signing,
         allow_empty: body.allow_empty,
         amend: body.amend,
@@ -282,7 +280,7 @@ async fn commit_index(
 /// The stash (shared by the workspaces of a repository), newest first.
 #[utoipa::path(get, path = "/v1/repos/{repo}/stash", tag = "workspaces",
     params(("repo" = String, Path, description = "repository name"), WorkspaceQuery),
-    responses((status = 200, body = schema::StashPage)))]
+    responses((status = 200, body = Page<StashEntry>)))]
 async fn stash_list(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -317,7 +315,7 @@ pub(crate) struct StashBody {
 #[utoipa::path(post, path = "/v1/repos/{repo}/stash", tag = "workspaces",
     params(("repo" = String, Path, description = "repository name")),
     request_body = StashBody,
-    responses((status = 201, body = schema::StashEntry)))]
+    responses((status = 201, body = StashEntry)))]
 async fn stash_save(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -328,10 +326,7 @@ async fn stash_save(
         workspace: workspace(body.workspace.as_deref())?,
         message: body.message,
         include_untracked: body.include_untracked,
-        stasher: match &body.stasher {
-            Some(p) => p.signature()?,
-            None => server_identity()?,
-        },
+        stasher: Person::signature_or_server(body.stasher.as_ref())?,
     };
     let entry = s.svc.stash_save(&who, &repo(&name)?, req).await?;
     Ok((StatusCode::CREATED, Json(entry)))

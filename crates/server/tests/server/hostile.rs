@@ -282,3 +282,40 @@ async fn hostile_input_is_refused_and_changes_nothing() {
 
     assert!(before == snapshot(t.data()), "the data directory changed");
 }
+
+/// A diff id is caller input: one forged to carry 4,000,000,000 context lines used to reach
+/// the engine (`git diff -U4000000000`), because only the `/diff` route checked the bound.
+/// `DiffId::decode` now applies the same validation as the options of `/diff`.
+#[tokio::test]
+async fn diff_id_with_four_billion_context_lines_is_invalid_argument() {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    let t = TestApp::new();
+    let (c1, c2) = t.seed("demo").await;
+    let diff = t
+        .get(&format!("/v1/repos/demo/diff?from={c1}&to={c2}"))
+        .await
+        .expect(200)
+        .json();
+    let id = diff["id"].as_str().expect("a commits diff has an id");
+    // The genuine id renders again.
+    t.get(&format!("/v1/repos/demo/diffs/{id}"))
+        .await
+        .expect(200);
+
+    let payload = id.strip_prefix("d1.").expect("a version 1 id");
+    let mut key: serde_json::Value =
+        serde_json::from_slice(&b64.decode(payload).expect("base64url")).expect("a JSON key");
+    key["options"]["contextLines"] = json!(4_000_000_000u32);
+    let forged = format!(
+        "d1.{}",
+        b64.encode(serde_json::to_vec(&key).expect("serialises"))
+    );
+    t.get(&format!("/v1/repos/demo/diffs/{forged}"))
+        .await
+        .expect_error(400, "invalid_argument");
+    t.get(&format!("/v1/repos/demo/diffs/{forged}?format=patch"))
+        .await
+        .expect_error(400, "invalid_argument");
+}
