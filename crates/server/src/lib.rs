@@ -1,4 +1,6 @@
-//! The gitapi server: configuration, the REST door and the `gitapi` binary's library half.
+//! The gitapi server: the composition root. It validates the configuration, builds both
+//! engines, the engine switch and the service, mounts the doors (today the REST door,
+//! `gitapi-rest`) and serves them; the `gitapi` binary's library half.
 //!
 //! Order of operations: [`Config::load`] validates the file, environment and flags;
 //! [`build_service`] opens both engines behind the engine switch and the [`RepoService`]; [`app`] builds the router (every
@@ -16,37 +18,21 @@
 //! ```
 #![deny(missing_docs)]
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::header::CONTENT_LENGTH;
-use axum::http::{Method, StatusCode};
-use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
 use tokio::net::TcpListener;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
-use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, ResponseBuilder};
-use utoipa::{OpenApi as _, ToSchema};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
-use gitapi_core::{ClonePolicy, Error, ErrorKind};
+use gitapi_core::ClonePolicy;
 use gitapi_service::RepoService;
 
 pub mod config;
-pub mod error;
-pub mod extract;
-mod rest;
-pub mod state;
 
 pub use config::{Config, ConfigError, EngineKind, Flags};
-pub use error::ApiError;
-use error::ErrorBody;
-pub use state::AppState;
+pub use gitapi_rest::{ApiError, AppState, app, openapi};
 
 /// Why the server stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -180,211 +166,6 @@ fn spawn_reloader(svc: RepoService, source: ConfigSource) {
             }
         }
     });
-}
-
-#[derive(utoipa::OpenApi)]
-#[openapi(
-    info(
-        title = "gitapi",
-        description = "Every Git operation over REST. Errors are \
-            `{\"error\": {\"code\", \"message\", \"details\"}}`; lists are paginated with `limit` \
-            and an opaque `cursor` (also in a `Link: rel=\"next\"` header)."
-    ),
-    components(schemas(ErrorBody)),
-    tags(
-        (name = "repos", description = "Repositories, config, protection and maintenance"),
-        (name = "refs", description = "Branches, tags and other refs"),
-        (name = "commits", description = "History and commit-making operations"),
-        (name = "files", description = "Trees, blobs and work-tree files"),
-        (name = "workspaces", description = "Workspaces, index and stash"),
-        (name = "diff", description = "Diff, blame, merge, rebase and ancestry"),
-        (name = "admin", description = "The serving engine and the canary"),
-        (name = "meta", description = "Health and the API description"),
-    )
-)]
-struct ApiDoc;
-
-/// The error answers every operation may give, generated from the error table: one response
-/// per HTTP status of [`ErrorKind::ALL`], describing each kind that answers with it.
-fn error_responses() -> BTreeMap<u16, String> {
-    let mut by_status: BTreeMap<u16, Vec<String>> = BTreeMap::new();
-    for kind in ErrorKind::ALL {
-        by_status
-            .entry(kind.http_status())
-            .or_default()
-            .push(format!("`{}`: {}", kind.code(), kind.summary()));
-    }
-    by_status
-        .into_iter()
-        .map(|(status, kinds)| (status, kinds.join("; ")))
-        .collect()
-}
-
-/// Adds what is common to every operation: the error responses and the bearer scheme, and
-/// turns axum's wildcard segments (`{*path}`) into OpenAPI path parameters (`{path}`).
-fn finish_openapi(mut doc: OpenApi) -> OpenApi {
-    let error = || {
-        ContentBuilder::new()
-            .schema(Some(RefOr::Ref(Ref::from_schema_name(ErrorBody::name()))))
-            .build()
-    };
-    let errors = error_responses();
-    let paths = std::mem::take(&mut doc.paths.paths);
-    for (path, mut item) in paths {
-        for op in [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
-        ]
-        .into_iter()
-        .flatten()
-        {
-            // OpenAPI requires a description on every response; a handler that gives none
-            // gets the status's reason phrase ("OK", "Created").
-            for (status, response) in op.responses.responses.iter_mut() {
-                if let RefOr::T(response) = response
-                    && response.description.is_empty()
-                {
-                    response.description = status
-                        .parse::<u16>()
-                        .ok()
-                        .and_then(|s| StatusCode::from_u16(s).ok())
-                        .and_then(|s| s.canonical_reason())
-                        .unwrap_or("success")
-                        .to_owned();
-                }
-            }
-            for (status, why) in &errors {
-                op.responses
-                    .responses
-                    .entry(status.to_string())
-                    .or_insert_with(|| {
-                        RefOr::T(
-                            ResponseBuilder::new()
-                                .description(why)
-                                .content("application/json", error())
-                                .build(),
-                        )
-                    });
-            }
-        }
-        let path = path.replace("{*", "{");
-        doc.paths.paths.insert(path, item);
-    }
-    let components = doc.components.get_or_insert_with(Default::default);
-    components.add_security_scheme(
-        "bearer",
-        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-    );
-    doc.security = Some(vec![SecurityRequirement::new(
-        "bearer",
-        Vec::<String>::new(),
-    )]);
-    doc
-}
-
-/// Liveness: the process answers.
-#[utoipa::path(get, path = "/healthz", tag = "meta", security(()),
-    responses((status = 200, description = "alive", body = String)))]
-async fn healthz() -> &'static str {
-    "ok"
-}
-
-/// Readiness: the data directory is reachable.
-#[utoipa::path(get, path = "/readyz", tag = "meta", security(()),
-    responses((status = 200, description = "ready", body = String)))]
-async fn readyz(State(s): State<AppState>) -> Result<&'static str, ApiError> {
-    s.svc.ready().await?;
-    Ok("ok")
-}
-
-/// The OpenAPI 3.1 document of this API.
-#[utoipa::path(get, path = "/openapi.json", tag = "meta", security(()),
-    responses((status = 200, description = "the OpenAPI document", body = Object)))]
-async fn openapi_json(State(s): State<AppState>) -> Response {
-    (
-        [(axum::http::header::CONTENT_TYPE, "application/json")],
-        s.openapi.as_ref().clone(),
-    )
-        .into_response()
-}
-
-fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .merge(rest::routes())
-        .routes(routes!(healthz))
-        .routes(routes!(readyz))
-        .routes(routes!(openapi_json))
-}
-
-/// The OpenAPI document, generated from the routes.
-pub fn openapi() -> OpenApi {
-    finish_openapi(router().split_for_parts().1)
-}
-
-/// Refuses a body whose declared length is over the limit before reading it (a body without a
-/// length is bounded while it is read, by [`DefaultBodyLimit`]).
-async fn limit_body(State(max): State<usize>, req: Request, next: Next) -> Response {
-    let declared = req
-        .headers()
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > max as u64) {
-        let err = Error::new(
-            ErrorKind::TooLarge,
-            format!("request body is over the limit of {max} bytes"),
-        );
-        return ApiError::from(err).into_response();
-    }
-    next.run(req).await
-}
-
-/// Logs each request with its route template (never the raw path) and status.
-async fn log_request(req: Request, next: Next) -> Response {
-    let method = req.method().clone();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let res = next.run(req).await;
-    tracing::debug!(%method, route, status = res.status().as_u16(), "request");
-    res
-}
-
-async fn not_found() -> ApiError {
-    Error::not_found("no such route").into()
-}
-
-async fn method_not_allowed(method: Method) -> ApiError {
-    ApiError::with_status(
-        StatusCode::METHOD_NOT_ALLOWED,
-        Error::invalid(format!("method {method} is not allowed on this route")),
-    )
-}
-
-/// The whole HTTP application over a service.
-pub fn app(svc: RepoService) -> Router {
-    let max_body = svc.limits().max_body_bytes;
-    let (api, doc) = router().split_for_parts();
-    // Rendered once: the document is the same for the life of the process.
-    let openapi = finish_openapi(doc)
-        .to_json()
-        .map(bytes::Bytes::from)
-        .unwrap_or_default();
-    let state = AppState {
-        svc,
-        openapi: Arc::new(openapi),
-    };
-    api.with_state(state)
-        // A route layer runs after routing, so it sees the route template.
-        .route_layer(middleware::from_fn(log_request))
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(max_body))
-        .layer(middleware::from_fn_with_state(max_body, limit_body))
 }
 
 /// Serves `config` on `listener` until `shutdown` completes, then lets in-flight requests

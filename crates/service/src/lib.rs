@@ -56,3 +56,6 @@ pub use ops::RepoSource;
 pub use protect::{ProtectionRule, Protections, RefPattern};
 pub use remote::{ResolveFuture, Resolver, check_remote, system_resolver};
 pub use service::{RepoService, ServiceBuilder};
+// The engine switch's vocabulary, so doors can show and change it without depending on the
+// switch itself.
+pub use gitapi_switch::{CanaryConfig, CanaryMode, EngineKind, SwitchStatus};

@@ -7,8 +7,9 @@ use crate::context::CallContext;
 use crate::service::RepoService;
 
 impl RepoService {
-    /// A structured diff.
+    /// A structured diff; its options are checked first (every door gets the same bounds).
     pub async fn diff(&self, cx: &CallContext, repo: &RepoName, req: DiffRequest) -> Result<Diff> {
+        req.validate()?;
         let op = self.read(cx, "diff", repo).await?;
         let out = op.run(op.e.diff(repo, req)).await;
         op.finish(out)

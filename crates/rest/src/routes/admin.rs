@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use gitapi_switch::{CanaryConfig, CanaryMode, EngineKind, SwitchStatus};
+use gitapi_service::{CanaryConfig, CanaryMode, EngineKind, SwitchStatus};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Caller, Json};
