@@ -172,8 +172,10 @@ impl GitBackend for Git2Backend {
     }
 
     async fn update_refs(&self, r: &RepoName, updates: Vec<RefUpdate>) -> Result<()> {
-        self.with_repo(r, move |_, g| refs::update(g, &updates, "update-ref"))
-            .await
+        self.with_repo(r, move |_, g| {
+            refs::update(g, &updates, &gitapi_core::reflog::ref_update_batch())
+        })
+        .await
     }
 
     async fn get_commit(&self, r: &RepoName, rev: &Rev) -> Result<Commit> {
