@@ -26,6 +26,7 @@ pub mod names;
 pub mod object;
 pub mod oid;
 pub mod ops;
+pub mod porcelain;
 pub mod reflog;
 pub mod similarity;
 pub mod tree_edit;

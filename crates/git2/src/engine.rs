@@ -454,7 +454,8 @@ impl GitBackend for Git2Backend {
     }
 
     async fn blame(&self, r: &RepoName, query: BlameQuery) -> Result<Vec<BlameHunk>> {
-        self.with_repo(r, move |_, g| diff::blame(g, &query)).await
+        self.with_repo(r, move |inner, g| diff::blame(&inner.dog, g, &query))
+            .await
     }
 
     async fn merge(&self, r: &RepoName, req: Merge) -> Result<MergeOutcome> {
