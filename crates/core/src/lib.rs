@@ -28,6 +28,8 @@ pub mod oid;
 #[cfg(feature = "openapi")]
 mod openapi;
 pub mod ops;
+pub mod porcelain;
+pub mod reflog;
 pub mod similarity;
 pub mod tree_edit;
 

@@ -5,6 +5,7 @@ use std::collections::{BinaryHeap, HashSet};
 use std::path::Path;
 
 use gitapi_core::object::{commit_payload as payload_text, insert_signature, normalize_message};
+use gitapi_core::reflog;
 use gitapi_core::{
     Amend, Commit, CommitFiles, Error, ErrorKind, LogQuery, Oid, PickCommit, RefName, RefUpdate,
     Result, Rev, RevRange, Signature, Signing, SshSigner,
@@ -397,10 +398,6 @@ impl NewCommitOwned {
     }
 }
 
-fn summary(message: &str) -> &str {
-    message.lines().next().unwrap_or("")
-}
-
 pub(crate) fn commit_files(
     cache: &TreeCache,
     repo: &git2::Repository,
@@ -414,7 +411,7 @@ pub(crate) fn commit_files(
         &req.branch,
         tip,
         id,
-        &format!("commit: {}", summary(&req.message)),
+        &reflog::commit_from_actions(&req.message, tip.is_none()),
     )?;
     get(repo, &Rev::from(oid(id)))
 }
@@ -583,14 +580,12 @@ pub(crate) fn pick(repo: &git2::Repository, req: &PickCommit, revert: bool) -> R
         message: &message,
     };
     let id = nc.write(repo, &Signing::None, None)?;
-    let verb = if revert { "revert" } else { "cherry-pick" };
-    advance(
-        repo,
-        &req.branch,
-        Some(tip),
-        id,
-        &format!("{verb}: {}", summary(&message)),
-    )?;
+    let reflog_message = if revert {
+        reflog::revert(&message)
+    } else {
+        reflog::cherry_pick(&message)
+    };
+    advance(repo, &req.branch, Some(tip), id, &reflog_message)?;
     get(repo, &Rev::from(oid(id)))
 }
 
@@ -618,13 +613,7 @@ pub(crate) fn amend(cache: &TreeCache, repo: &git2::Repository, req: &Amend) -> 
         message: &message,
     };
     let id = nc.write(repo, &Signing::None, None)?;
-    advance(
-        repo,
-        &req.branch,
-        Some(tip),
-        id,
-        &format!("commit (amend): {}", summary(&message)),
-    )?;
+    advance(repo, &req.branch, Some(tip), id, &reflog::amend(&message))?;
     get(repo, &Rev::from(oid(id)))
 }
 
@@ -638,13 +627,7 @@ pub(crate) fn reset_branch(
         .ok_or_else(|| Error::not_found(format!("branch {:?} does not exist", branch.as_str())))?;
     let target = resolve_commit(repo, to)?.id();
     if target != tip {
-        advance(
-            repo,
-            branch,
-            Some(tip),
-            target,
-            &format!("reset: moving to {}", to.as_str()),
-        )?;
+        advance(repo, branch, Some(tip), target, &reflog::reset(to))?;
     }
     Ok(oid(target))
 }

@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use gitapi_core::diff::EMPTY_TREE;
+use gitapi_core::porcelain;
 use gitapi_core::{
     BlameHunk, BlameQuery, Diff, DiffId, DiffKey, DiffLine, DiffOptions, DiffRequest, DiffSpec,
     DiffStatus, Error, FileDiff, Hunk, LineOrigin, Oid, Result, Rev,
@@ -347,7 +348,11 @@ pub(crate) fn diff(repo: &git2::Repository, req: &DiffRequest) -> Result<Diff> {
     }
 }
 
-pub(crate) fn blame(repo: &git2::Repository, q: &BlameQuery) -> Result<Vec<BlameHunk>> {
+pub(crate) fn blame(
+    dog: &gitapi_gitcmd::Watchdog,
+    repo: &git2::Repository,
+    q: &BlameQuery,
+) -> Result<Vec<BlameHunk>> {
     let commit = resolve_commit(repo, &q.rev)?;
     let tree = commit.tree().map_err(map_err("reading tree"))?;
     let entry = tree.get_path(Path::new(q.path.as_str())).map_err(|_| {
@@ -366,67 +371,10 @@ pub(crate) fn blame(repo: &git2::Repository, q: &BlameQuery) -> Result<Vec<Blame
     let blob = repo
         .find_blob(entry.id())
         .map_err(map_err("reading blob"))?;
-    let total = u32::try_from(blob.content().split(|b| *b == b'\n').count()).unwrap_or(u32::MAX);
-    let total = if blob.content().ends_with(b"\n") {
-        total - 1
-    } else {
-        total
-    };
-    let mut opts = git2::BlameOptions::new();
-    opts.newest_commit(commit.id());
-    if let Some((start, end)) = q.lines {
-        // As `git blame -L`: a start past the end is an error, an end past it is clamped.
-        if start == 0 || end < start || start > total {
-            return Err(Error::invalid(format!(
-                "line range {start},{end} is outside the file's {total} lines"
-            )));
-        }
-        opts.min_line(start as usize)
-            .max_line(end.min(total) as usize);
-    }
-    // libgit2's blame has no callback, so no checkpoint inside it: the deadline is checked
-    // before it starts and when it ends. A blame that passes the deadline answers `Timeout`,
-    // but its blocking thread finishes the blame of this one file first (documented in
-    // docs/architecture.md, "Deadlines").
-    let deadline = gitapi_core::Deadline::current();
-    deadline.check("the blame")?;
-    let blame = repo
-        .blame_file(Path::new(q.path.as_str()), Some(&mut opts))
-        .map_err(map_err("blaming"))?;
-    deadline.check("the blame")?;
-    let mut out: Vec<BlameHunk> = Vec::new();
-    for h in blame.iter() {
-        let lines = u32::try_from(h.lines_in_hunk()).unwrap_or(0);
-        if lines == 0 {
-            continue;
-        }
-        let hunk = BlameHunk {
-            commit: oid(h.final_commit_id()),
-            orig_path: h
-                .path()
-                .and_then(Path::to_str)
-                .unwrap_or(q.path.as_str())
-                .to_owned(),
-            orig_start: u32::try_from(h.orig_start_line()).unwrap_or(0),
-            final_start: u32::try_from(h.final_start_line()).unwrap_or(0),
-            lines,
-        };
-        push_coalesced(&mut out, hunk);
-    }
-    Ok(out)
-}
-
-/// Joins runs that continue each other (same commit and path, consecutive lines), so both
-/// engines report the same hunks whatever their internal splits.
-fn push_coalesced(out: &mut Vec<BlameHunk>, h: BlameHunk) {
-    if let Some(last) = out.last_mut()
-        && last.commit == h.commit
-        && last.orig_path == h.orig_path
-        && last.final_start + last.lines == h.final_start
-        && last.orig_start + last.lines == h.orig_start
-    {
-        last.lines += h.lines;
-        return;
-    }
-    out.push(h);
+    let lines =
+        porcelain::blame::line_range(q.lines, porcelain::blame::line_count(blob.content()))?;
+    // `git_blame_file` has no callback, so a libgit2 blame could not be stopped at the
+    // deadline: its blocking thread would work on after the answer `Timeout`. `git blame` runs
+    // instead, as on the CLI engine, and its process group is killed at the deadline.
+    gitapi_gitcmd::blame::run(dog, repo.path(), oid(commit.id()), &q.path, lines)
 }

@@ -172,8 +172,10 @@ impl GitBackend for Git2Backend {
     }
 
     async fn update_refs(&self, r: &RepoName, updates: Vec<RefUpdate>) -> Result<()> {
-        self.with_repo(r, move |_, g| refs::update(g, &updates, "update-ref"))
-            .await
+        self.with_repo(r, move |_, g| {
+            refs::update(g, &updates, &gitapi_core::reflog::ref_update_batch())
+        })
+        .await
     }
 
     async fn get_commit(&self, r: &RepoName, rev: &Rev) -> Result<Commit> {
@@ -452,7 +454,8 @@ impl GitBackend for Git2Backend {
     }
 
     async fn blame(&self, r: &RepoName, query: BlameQuery) -> Result<Vec<BlameHunk>> {
-        self.with_repo(r, move |_, g| diff::blame(g, &query)).await
+        self.with_repo(r, move |inner, g| diff::blame(&inner.dog, g, &query))
+            .await
     }
 
     async fn merge(&self, r: &RepoName, req: Merge) -> Result<MergeOutcome> {

@@ -1,5 +1,6 @@
 //! Merge and rebase without a work tree, and the ancestry reads.
 
+use gitapi_core::reflog;
 use gitapi_core::{
     AheadBehind, Error, FastForward, Merge, MergeKind, MergeOutcome, Oid, Rebase, RebaseOutcome,
     RebaseStep, Result, Rev, Signing,
@@ -98,7 +99,7 @@ pub(crate) fn merge(repo: &git2::Repository, req: &Merge) -> Result<MergeOutcome
             &req.target,
             Some(tip),
             src,
-            &format!("merge {}: Fast-forward", req.source.as_str()),
+            &reflog::merge_fast_forward(&req.source),
         )?;
         return Ok(MergeOutcome {
             kind: MergeKind::FastForward,
@@ -152,10 +153,7 @@ pub(crate) fn merge(repo: &git2::Repository, req: &Merge) -> Result<MergeOutcome
         &req.target,
         Some(tip),
         id,
-        &format!(
-            "merge {}: Merge made by the 'ort' strategy.",
-            req.source.as_str()
-        ),
+        &reflog::merge_commit(&req.source),
     )?;
     Ok(MergeOutcome {
         kind: MergeKind::Merged,
@@ -354,11 +352,7 @@ pub(crate) fn rebase(repo: &git2::Repository, req: &Rebase) -> Result<RebaseOutc
             &req.branch,
             Some(tip),
             head,
-            &format!(
-                "rebase (finish): {} onto {}",
-                req.branch.as_str(),
-                onto.id()
-            ),
+            &reflog::rebase_finish(&req.branch, oid(onto.id())),
         )?;
     }
     Ok(RebaseOutcome {

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use base64::Engine as _;
+use gitapi_core::reflog;
 use gitapi_core::{
     CreateTag, Error, ListRefs, Oid, Page, Ref, RefKind, RefName, RefUpdate, Result, Rev,
 };
@@ -11,7 +12,8 @@ use crate::convert::{git_oid, git_signature, map_err, oid};
 
 /// The identity recorded in reflogs for changes made through the service.
 pub(crate) fn reflog_identity() -> Result<git2::Signature<'static>> {
-    git2::Signature::now("gitapi", "gitapi@localhost").map_err(map_err("building signature"))
+    let who = gitapi_core::reflog::IDENTITY;
+    git2::Signature::now(who.name, who.email).map_err(map_err("building signature"))
 }
 
 pub(crate) fn resolve_object<'r>(r: &'r git2::Repository, rev: &Rev) -> Result<git2::Object<'r>> {
@@ -140,7 +142,7 @@ pub(crate) fn create_branch(r: &git2::Repository, name: &RefName, target: &Rev) 
             new: oid(commit.id()),
             expected_old: Some(Oid::ZERO),
         }],
-        &format!("branch: Created from {}", target.as_str()),
+        &reflog::branch_create(target),
     )
     .map_err(exists_for_create(name))?;
     get(r, name)
@@ -190,7 +192,7 @@ pub(crate) fn create_tag(r: &git2::Repository, tag: &CreateTag) -> Result<Ref> {
             new: oid(new),
             expected_old: Some(Oid::ZERO),
         }],
-        "tag: created",
+        &reflog::tag_create(oid(new)),
     )
     .map_err(exists_for_create(&tag.name))?;
     get(r, &tag.name)
@@ -210,7 +212,7 @@ pub(crate) fn delete(r: &git2::Repository, name: &RefName, expected: Option<Oid>
             new: Oid::ZERO,
             expected_old: expected,
         }],
-        "delete",
+        &reflog::ref_update_batch(),
     )
 }
 
@@ -218,23 +220,60 @@ pub(crate) fn rename_branch(r: &git2::Repository, from: &RefName, to: &RefName) 
     if !from.is_branch() || !to.is_branch() {
         return Err(Error::invalid("only branches can be renamed"));
     }
-    let mut branch = r
-        .find_branch(from.short(), git2::BranchType::Local)
-        .map_err(map_err(format_args!("finding branch {:?}", from.as_str())))?;
+    let tip = current(r, from.as_str())?
+        .ok_or_else(|| Error::not_found(format!("branch {:?} does not exist", from.as_str())))?;
     if current(r, to.as_str())?.is_some() {
         return Err(Error::already_exists(format!(
             "ref {:?} already exists",
             to.as_str()
         )));
     }
-    // The point of no return: the last check of the caller's deadline.
-    gitapi_core::Deadline::current().check("the branch rename")?;
-    // git_branch_move renames the reflog with the ref and repoints HEAD if it pointed here.
-    branch
-        .rename(to.short(), false)
-        .map_err(map_err(format_args!("renaming {:?}", from.as_str())))?;
-    gitapi_core::Deadline::land();
-    gitapi_storage::sync_fs(r.path())?;
+    // One compare-and-swap transaction creates the new name and deletes the old one, as the CLI
+    // engine does, instead of git_branch_move: that one writes its own reflog message under the
+    // repository's configured identity, not the shared `reflog::branch_rename` under
+    // `reflog::IDENTITY`. The reflog is carried over first, so the new ref's log continues the
+    // old one's history and ends with the rename.
+    let logs = r.path().join("logs");
+    let (old_log, new_log) = (logs.join(from.as_str()), logs.join(to.as_str()));
+    if let Ok(history) = std::fs::read(&old_log) {
+        if let Some(parent) = new_log.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| Error::internal(format!("moving the reflog: {e}")))?;
+        }
+        std::fs::write(&new_log, history)
+            .map_err(|e| Error::internal(format!("moving the reflog: {e}")))?;
+    }
+    let moved = update(
+        r,
+        &[
+            RefUpdate {
+                name: to.clone(),
+                new: oid(tip),
+                expected_old: Some(Oid::ZERO),
+            },
+            RefUpdate {
+                name: from.clone(),
+                new: Oid::ZERO,
+                expected_old: Some(oid(tip)),
+            },
+        ],
+        &reflog::branch_rename(from, to),
+    );
+    if let Err(e) = moved {
+        // Best effort: the copied log of a name that was not created is only clutter.
+        let _ = std::fs::remove_file(&new_log);
+        return Err(exists_for_create(to)(e));
+    }
+    // HEAD follows the branch it named, as `git branch -m` does.
+    let head_target = r
+        .find_reference("HEAD")
+        .ok()
+        .and_then(|h| h.symbolic_target().ok().flatten().map(str::to_owned));
+    if head_target.as_deref() == Some(from.as_str()) {
+        r.reference_symbolic("HEAD", to.as_str(), true, &reflog::branch_rename(from, to))
+            .map_err(map_err("pointing HEAD at the renamed branch"))?;
+        gitapi_storage::sync_fs(r.path())?;
+    }
     get(r, to)
 }
 
@@ -270,6 +309,15 @@ pub(crate) fn update(r: &git2::Repository, updates: &[RefUpdate], message: &str)
     let identity = reflog_identity()?;
     // Objects the new values name are durable before any ref names them.
     gitapi_storage::sync_fs(r.path())?;
+    // Every ref written gets a reflog, as `update-ref --create-reflog` gives on the CLI engine
+    // (libgit2 would log only branches under `core.logAllRefUpdates=true`).
+    for u in updates.iter().filter(|u| !u.new.is_zero()) {
+        r.reference_ensure_log(u.name.as_str())
+            .map_err(map_err(format_args!(
+                "creating the reflog of {:?}",
+                u.name.as_str()
+            )))?;
+    }
     let mut tx = lock_all(r, updates)?;
     for u in updates {
         let actual = current(r, u.name.as_str())?;

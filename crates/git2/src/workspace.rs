@@ -8,6 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
+use gitapi_core::reflog;
 use gitapi_core::{
     Commit, CommitIndex, Error, FileMode, FileStatus, Layout, RefName, RepoName, RepoPath,
     ResetMode, Result, Rev, StashEntry, StashSave, StatusEntry, WorkspaceInfo, WorkspaceName,
@@ -451,22 +452,16 @@ impl Workspace {
             .repo
             .reflog("refs/stash")
             .map_err(map_err("reading stash reflog"))?;
-        let short = self.branch.short();
-        let text = match message {
-            Some(m) => format!("On {short}: {m}"),
-            None => {
-                let (abbrev, subject) = self
-                    .base_commit()?
-                    .map(|c| {
-                        (
-                            c.id().to_string()[..7].to_owned(),
-                            c.summary().ok().flatten().unwrap_or_default().to_owned(),
-                        )
-                    })
-                    .unwrap_or_default();
-                format!("WIP on {short}: {abbrev} {subject}")
-            }
-        };
+        let (base, base_message) = self
+            .base_commit()?
+            .map(|c| {
+                (
+                    oid(c.id()),
+                    String::from_utf8_lossy(c.message_bytes()).into_owned(),
+                )
+            })
+            .unwrap_or((gitapi_core::Oid::ZERO, String::new()));
+        let text = reflog::stash(&self.branch, message, base, &base_message);
         reflog
             .remove(0, false)
             .map_err(map_err("renaming stash entry"))?;
@@ -535,6 +530,7 @@ impl Workspace {
             ));
         }
         let committer = req.committer.clone().unwrap_or_else(|| req.author.clone());
+        let initial = parents.is_empty();
         let nc = NewCommit {
             tree,
             parents,
@@ -543,13 +539,17 @@ impl Workspace {
             message: &req.message,
         };
         let id = nc.write(&self.repo, &req.signing, signer)?;
-        let summary = req.message.lines().next().unwrap_or("");
+        let reflog_message = if req.amend {
+            reflog::amend(&req.message)
+        } else {
+            reflog::commit_from_index(&req.message, initial)
+        };
         advance(
             &self.repo,
             &self.branch,
             base.as_ref().map(git2::Commit::id),
             id,
-            &format!("commit: {summary}"),
+            &reflog_message,
         )?;
         self.repo
             .set_head_detached(id)
@@ -568,7 +568,7 @@ impl Workspace {
                 &self.branch,
                 base,
                 target.id(),
-                &format!("reset: moving to {}", to.as_str()),
+                &reflog::reset(to),
             )?;
         }
         match mode {

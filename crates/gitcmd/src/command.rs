@@ -313,6 +313,18 @@ impl Git {
         self
     }
 
+    /// A reflog message for `update-ref`, glued to `-m` in one argument so no caller text (a
+    /// commit subject, a revision) can become an option of its own; normalised to one line as
+    /// git stores it ([`gitapi_core::reflog::normalize`]). An empty message adds nothing (a
+    /// lone `-m` would take the next argument as its value).
+    pub fn reflog_message(mut self, text: &str) -> Self {
+        let text = gitapi_core::reflog::normalize(text);
+        if !text.is_empty() {
+            self.flags.push(format!("-m{text}"));
+        }
+        self
+    }
+
     /// An object id as a bare argument, for the few commands whose own revision parser does not
     /// take `--end-of-options` with `--` after it (`blame`): hex digits never start with `-`.
     pub fn oid(mut self, oid: Oid) -> Self {
@@ -438,10 +450,12 @@ impl Git {
             .env("LANG", "C")
             .env("LC_ALL", "C")
             // The identity of reflog entries written through the service.
-            .env("GIT_COMMITTER_NAME", "gitapi")
-            .env("GIT_COMMITTER_EMAIL", "gitapi@localhost")
-            .env("GIT_AUTHOR_NAME", "gitapi")
-            .env("GIT_AUTHOR_EMAIL", "gitapi@localhost");
+            // The reflog identity of every ref a command moves, unless the caller sets its own
+            // (a stash is recorded under the stasher).
+            .env("GIT_COMMITTER_NAME", gitapi_core::reflog::IDENTITY.name)
+            .env("GIT_COMMITTER_EMAIL", gitapi_core::reflog::IDENTITY.email)
+            .env("GIT_AUTHOR_NAME", gitapi_core::reflog::IDENTITY.name)
+            .env("GIT_AUTHOR_EMAIL", gitapi_core::reflog::IDENTITY.email);
         if !self.internal_pathspecs || !self.paths.is_empty() {
             cmd.env("GIT_LITERAL_PATHSPECS", "1");
         }

@@ -16,6 +16,8 @@
 //!   [`Process`]), or as an async stream of stdout chunks ([`Git::stream_stdout`]) that kills
 //!   the process when dropped.
 //! - [`maintenance`]: clone, mirror sync and gc, written once for both engines.
+//! - [`blame`]: `git blame --porcelain` and its parser, for both engines (a blame that can be
+//!   stopped at the deadline).
 //!
 //! ```no_run
 //! use gitapi_gitcmd::{Git, Sub, Watchdog};
@@ -29,6 +31,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod blame;
 mod command;
 pub mod maintenance;
 mod process;

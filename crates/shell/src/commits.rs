@@ -2,12 +2,13 @@
 //! work tree.
 
 use gitapi_core::object::{commit_payload as payload_text, insert_signature, normalize_message};
+use gitapi_core::reflog;
 use gitapi_core::{
     Amend, Commit, CommitFiles, Error, ErrorKind, LogQuery, ObjectKind, Oid, PickCommit, RefName,
     RefUpdate, Result, Rev, RevRange, Signature, Signing, SshSigner,
 };
 
-use crate::refs::{self, Reflog};
+use crate::refs;
 use crate::repo::Repo;
 use gitapi_gitcmd::{Sub, Value};
 
@@ -185,7 +186,7 @@ pub(crate) fn advance(
     branch: &RefName,
     old: Option<Oid>,
     new: Oid,
-    reflog: Reflog,
+    reflog: &str,
 ) -> Result<()> {
     refs::update(
         repo,
@@ -250,8 +251,15 @@ pub(crate) fn commit_files(
     signer: Option<&SshSigner>,
 ) -> Result<Commit> {
     let (tip, nc) = files_commit(repo, req)?;
+    let nc_initial = nc.parents.is_empty();
     let id = nc.write(repo, &req.signing, signer)?;
-    advance(repo, &req.branch, tip, id, Reflog::Commit)?;
+    advance(
+        repo,
+        &req.branch,
+        tip,
+        id,
+        &reflog::commit_from_actions(&req.message, nc_initial),
+    )?;
     repo.commit(id)
 }
 
@@ -370,13 +378,13 @@ pub(crate) fn pick(repo: &Repo, req: &PickCommit, revert: bool) -> Result<Commit
         committer: req.committer.clone(),
         message,
     };
-    let id = nc.write(repo, &Signing::None, None)?;
-    let reflog = if revert {
-        Reflog::Revert
+    let reflog_message = if revert {
+        reflog::revert(&nc.message)
     } else {
-        Reflog::CherryPick
+        reflog::cherry_pick(&nc.message)
     };
-    advance(repo, &req.branch, Some(tip), id, reflog)?;
+    let id = nc.write(repo, &Signing::None, None)?;
+    advance(repo, &req.branch, Some(tip), id, &reflog_message)?;
     repo.commit(id)
 }
 
@@ -391,8 +399,9 @@ pub(crate) fn amend(repo: &Repo, req: &Amend) -> Result<Commit> {
         committer: req.committer.clone(),
         message: req.message.clone().unwrap_or_else(|| old.message.clone()),
     };
+    let reflog_message = reflog::amend(&nc.message);
     let id = nc.write(repo, &Signing::None, None)?;
-    advance(repo, &req.branch, Some(tip), id, Reflog::Amend)?;
+    advance(repo, &req.branch, Some(tip), id, &reflog_message)?;
     repo.commit(id)
 }
 
@@ -405,7 +414,7 @@ pub(crate) fn reset_branch(
     let tip = existing_tip(repo, branch, expected)?;
     let target = repo.resolve_commit(to)?;
     if target != tip {
-        advance(repo, branch, Some(tip), target, Reflog::Reset)?;
+        advance(repo, branch, Some(tip), target, &reflog::reset(to))?;
     }
     Ok(target)
 }

@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use gitapi_core::diff::EMPTY_TREE;
+use gitapi_core::porcelain;
 use gitapi_core::{
     BlameHunk, BlameQuery, Diff, DiffId, DiffKey, DiffOptions, DiffSpec, DiffStatus, Error,
     FileDiff, FileMode, LineOrigin, ObjectKind, Oid, Result, Rev,
@@ -246,38 +247,15 @@ pub(crate) fn blame(repo: &Repo, q: &BlameQuery) -> Result<Vec<BlameHunk>> {
             q.path.as_str()
         )));
     }
-    let mut g = repo
-        .git(Sub::Blame)
-        .flag("--porcelain")
-        .flag("--no-progress");
-    if let Some((start, end)) = q.lines {
-        let (_, _, size) = repo
-            .info(&entry.oid.to_string())?
-            .ok_or_else(|| Error::internal("blob vanished"))?;
-        let data = repo
-            .read(&entry.oid.to_string())?
-            .map(|(_, _, d)| d)
-            .unwrap_or_default();
-        debug_assert_eq!(data.len() as u64, size);
-        let mut total = data.split(|b| *b == b'\n').count();
-        if data.ends_with(b"\n") {
-            total -= 1;
+    let lines = match q.lines {
+        None => None,
+        Some(_) => {
+            let data = repo
+                .read(&entry.oid.to_string())?
+                .map(|(_, _, d)| d)
+                .ok_or_else(|| Error::internal("blob vanished"))?;
+            porcelain::blame::line_range(q.lines, porcelain::blame::line_count(&data))?
         }
-        let total = u32::try_from(total).unwrap_or(u32::MAX);
-        if start == 0 || end < start || start > total {
-            return Err(Error::invalid(format!(
-                "line range {start},{end} is outside the file's {total} lines"
-            )));
-        }
-        // git clamps an end past the last line, as `blame -L` does.
-        g = g.opt("-L", Value::Range(start, end.min(total)));
-    }
-    let out = repo.ok(g.oid(commit).path(q.path.as_str()))?;
-    let mut hunks = parse::parse_blame_porcelain(&out)?;
-    hunks.sort_by_key(|h| h.final_start);
-    let mut merged = Vec::with_capacity(hunks.len());
-    for h in hunks {
-        parse::push_coalesced(&mut merged, h);
-    }
-    Ok(merged)
+    };
+    gitapi_gitcmd::blame::run(&repo.inner.dog, &repo.dir, commit, &q.path, lines)
 }

@@ -169,7 +169,7 @@ impl GitBackend for ShellBackend {
 
     async fn update_refs(&self, r: &RepoName, updates: Vec<RefUpdate>) -> Result<()> {
         self.with_repo(r, move |repo| {
-            refs::update(repo, &updates, refs::Reflog::Update)
+            refs::update(repo, &updates, &gitapi_core::reflog::ref_update_batch())
         })
         .await
     }

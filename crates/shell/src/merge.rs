@@ -1,12 +1,12 @@
 //! Merge and rebase without a work tree (`merge-tree --write-tree`), and the ancestry reads.
 
+use gitapi_core::reflog;
 use gitapi_core::{
     AheadBehind, Error, FastForward, Merge, MergeKind, MergeOutcome, Oid, Rebase, RebaseOutcome,
     RebaseStep, Result, Rev, Signing,
 };
 
 use crate::commits::{NewCommit, advance, existing_tip, merge_trees, pick_tree};
-use crate::refs::Reflog;
 use crate::repo::Repo;
 use gitapi_gitcmd::Sub;
 
@@ -93,7 +93,13 @@ pub(crate) fn merge(repo: &Repo, req: &Merge) -> Result<MergeOutcome> {
     }
     let can_ff = ancestor(repo, tip, src)?;
     if can_ff && req.fast_forward != FastForward::NoFf {
-        advance(repo, &req.target, Some(tip), src, Reflog::FastForward)?;
+        advance(
+            repo,
+            &req.target,
+            Some(tip),
+            src,
+            &reflog::merge_fast_forward(&req.source),
+        )?;
         return Ok(MergeOutcome {
             kind: MergeKind::FastForward,
             tip: src,
@@ -122,7 +128,13 @@ pub(crate) fn merge(repo: &Repo, req: &Merge) -> Result<MergeOutcome> {
         message,
     };
     let id = nc.write(repo, &Signing::None, None)?;
-    advance(repo, &req.target, Some(tip), id, Reflog::Merge)?;
+    advance(
+        repo,
+        &req.target,
+        Some(tip),
+        id,
+        &reflog::merge_commit(&req.source),
+    )?;
     Ok(MergeOutcome {
         kind: MergeKind::Merged,
         tip: id,
@@ -289,7 +301,13 @@ pub(crate) fn rebase(repo: &Repo, req: &Rebase) -> Result<RebaseOutcome> {
         written.push(head);
     }
     if head != tip {
-        advance(repo, &req.branch, Some(tip), head, Reflog::Rebase)?;
+        advance(
+            repo,
+            &req.branch,
+            Some(tip),
+            head,
+            &reflog::rebase_finish(&req.branch, onto),
+        )?;
     }
     Ok(RebaseOutcome {
         tip: head,

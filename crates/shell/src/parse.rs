@@ -2,8 +2,8 @@
 //! returns domain values, so each is unit-tested on bytes.
 
 use gitapi_core::{
-    BlameHunk, Commit, DiffLine, DiffStatus, FileMode, FileStatus, Hunk, LineOrigin, Oid,
-    Signature, StatusEntry,
+    Commit, DiffLine, DiffStatus, FileMode, FileStatus, Hunk, LineOrigin, Oid, Signature,
+    StatusEntry,
 };
 
 /// A malformed input.
@@ -256,116 +256,6 @@ pub(crate) fn parse_status_v2_z(out: &[u8]) -> Result<Vec<StatusEntry>> {
     }
     v.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(v)
-}
-
-/// Parses `git blame --porcelain` into hunks, one per group git prints (not yet coalesced).
-pub(crate) fn parse_blame_porcelain(out: &[u8]) -> Result<Vec<BlameHunk>> {
-    let text = String::from_utf8_lossy(out);
-    let mut names: std::collections::HashMap<Oid, String> = std::collections::HashMap::new();
-    let mut hunks: Vec<BlameHunk> = Vec::new();
-    // The group being read: its hunk index, waiting for a `filename` line.
-    let mut open: Option<usize> = None;
-    for line in text.split('\n') {
-        if line.starts_with('\t') {
-            open = None;
-            continue;
-        }
-        let fields: Vec<&str> = line.split(' ').collect();
-        let is_header = fields.len() >= 3
-            && fields[0].len() == 40
-            && fields[0].bytes().all(|b| b.is_ascii_hexdigit());
-        if is_header {
-            let commit = Oid::from_hex(fields[0]).map_err(|_| ParseError::new("blame", line))?;
-            let num = |i: usize| -> Result<u32> {
-                fields[i]
-                    .parse()
-                    .map_err(|_| ParseError::new("blame", line.to_owned()))
-            };
-            let (orig, fin) = (num(1)?, num(2)?);
-            if fields.len() >= 4 {
-                hunks.push(BlameHunk {
-                    commit,
-                    orig_path: names.get(&commit).cloned().unwrap_or_default(),
-                    orig_start: orig,
-                    final_start: fin,
-                    lines: num(3)?,
-                });
-                open = Some(hunks.len() - 1);
-            } else {
-                open = None;
-            }
-        } else if let Some(name) = line.strip_prefix("filename ")
-            && let Some(i) = open
-        {
-            let name = unquote_c(name);
-            names.insert(hunks[i].commit, name.clone());
-            hunks[i].orig_path = name;
-        }
-    }
-    for h in &mut hunks {
-        if h.orig_path.is_empty()
-            && let Some(n) = names.get(&h.commit)
-        {
-            h.orig_path = n.clone();
-        }
-    }
-    Ok(hunks)
-}
-
-/// Joins runs that continue each other (same commit and path, consecutive lines), as the
-/// libgit2 engine does, so both report the same hunks.
-pub(crate) fn push_coalesced(out: &mut Vec<BlameHunk>, h: BlameHunk) {
-    if let Some(last) = out.last_mut()
-        && last.commit == h.commit
-        && last.orig_path == h.orig_path
-        && last.final_start + last.lines == h.final_start
-        && last.orig_start + last.lines == h.orig_start
-    {
-        last.lines += h.lines;
-        return;
-    }
-    out.push(h);
-}
-
-/// Undoes git's C-style quoting of a path (`"caf\303\251"`); unquoted text is returned as is.
-pub(crate) fn unquote_c(s: &str) -> String {
-    let Some(inner) = s.strip_prefix('"').and_then(|r| r.strip_suffix('"')) else {
-        return s.to_owned();
-    };
-    let b = inner.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\' && i + 1 < b.len() {
-            let c = b[i + 1];
-            let simple = match c {
-                b'n' => Some(b'\n'),
-                b't' => Some(b'\t'),
-                b'r' => Some(b'\r'),
-                b'a' => Some(0x07),
-                b'b' => Some(0x08),
-                b'v' => Some(0x0b),
-                b'f' => Some(0x0c),
-                b'"' => Some(b'"'),
-                b'\\' => Some(b'\\'),
-                _ => None,
-            };
-            if let Some(x) = simple {
-                out.push(x);
-                i += 2;
-                continue;
-            }
-            if i + 3 < b.len() && b[i + 1..i + 4].iter().all(|d| (b'0'..=b'7').contains(d)) {
-                let v = (b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0');
-                out.push(v);
-                i += 4;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// One entry of `--raw -z` diff output.
@@ -625,26 +515,6 @@ mod tests {
     }
 
     #[test]
-    fn blame_groups() {
-        let a = oid(0xaa).to_string();
-        let b = oid(0xbb).to_string();
-        let out = format!(
-            "{a} 1 1 2\nauthor X\nfilename f.txt\n\tone\n{a} 2 2\n\ttwo\n\
-             {b} 5 3 1\nauthor Y\nfilename \"old name\"\n\tthree\n{a} 3 4 1\nfilename f.txt\n\tfour\n"
-        );
-        let v = parse_blame_porcelain(out.as_bytes()).expect("blame");
-        assert_eq!(v.len(), 3);
-        assert_eq!((v[0].final_start, v[0].lines), (1, 2));
-        assert_eq!(v[1].orig_path, "old name");
-        assert_eq!(v[2].orig_start, 3);
-        let mut joined = Vec::new();
-        for h in [v[0].clone(), v[2].clone()] {
-            push_coalesced(&mut joined, h);
-        }
-        assert_eq!(joined.len(), 2, "not consecutive: lines 1-2 then 4");
-    }
-
-    #[test]
     fn raw_and_patch() {
         let z = "0".repeat(40);
         let one = oid(1).to_string();
@@ -675,12 +545,5 @@ mod tests {
         assert_eq!(h.lines[2].new_lineno, Some(2));
         assert!(h.lines[2].no_newline);
         assert!(files[1].binary);
-    }
-
-    #[test]
-    fn c_quoting() {
-        assert_eq!(unquote_c("plain"), "plain");
-        assert_eq!(unquote_c("\"caf\\303\\251\""), "caf\u{e9}");
-        assert_eq!(unquote_c("\"a\\\"b\""), "a\"b");
     }
 }

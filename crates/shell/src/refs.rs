@@ -4,6 +4,7 @@
 
 use base64::Engine as _;
 use gitapi_core::object::normalize_message;
+use gitapi_core::reflog;
 use gitapi_core::{
     CreateTag, Error, ErrorKind, ListRefs, ObjectKind, Oid, Page, Ref, RefKind, RefName, RefUpdate,
     Result, Rev,
@@ -114,7 +115,7 @@ pub(crate) fn create_branch(repo: &Repo, name: &RefName, target: &Rev) -> Result
             new: commit,
             expected_old: Some(Oid::ZERO),
         }],
-        Reflog::Branch,
+        &reflog::branch_create(target),
     )
     .map_err(exists_for_create(name))?;
     get(repo, name)
@@ -161,7 +162,7 @@ pub(crate) fn create_tag(repo: &Repo, tag: &CreateTag) -> Result<Ref> {
             new,
             expected_old: Some(Oid::ZERO),
         }],
-        Reflog::Tag,
+        &reflog::tag_create(new),
     )
     .map_err(exists_for_create(&tag.name))?;
     get(repo, &tag.name)
@@ -181,7 +182,7 @@ pub(crate) fn delete(repo: &Repo, name: &RefName, expected: Option<Oid>) -> Resu
             new: Oid::ZERO,
             expected_old: expected,
         }],
-        Reflog::Delete,
+        &reflog::ref_update_batch(),
     )
 }
 
@@ -229,7 +230,7 @@ pub(crate) fn rename_branch(repo: &Repo, from: &RefName, to: &RefName) -> Result
                 expected_old: Some(tip),
             },
         ],
-        Reflog::Rename,
+        &reflog::branch_rename(from, to),
     );
     if let Err(e) = moved {
         let _ = std::fs::remove_file(&new_log);
@@ -243,62 +244,10 @@ pub(crate) fn rename_branch(repo: &Repo, from: &RefName, to: &RefName) -> Result
     get(repo, to)
 }
 
-/// The reflog message of an update: static text, so no caller string reaches git's command
-/// line.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Reflog {
-    /// `update_refs`.
-    Update,
-    /// A branch created.
-    Branch,
-    /// A tag created.
-    Tag,
-    /// A ref deleted.
-    Delete,
-    /// A branch renamed.
-    Rename,
-    /// A commit.
-    Commit,
-    /// An amend.
-    Amend,
-    /// A cherry-pick.
-    CherryPick,
-    /// A revert.
-    Revert,
-    /// A merge.
-    Merge,
-    /// A fast-forward.
-    FastForward,
-    /// A rebase.
-    Rebase,
-    /// A reset.
-    Reset,
-}
-
-impl Reflog {
-    fn flag(self) -> &'static str {
-        match self {
-            Self::Update => "-mgitapi: update-ref",
-            Self::Branch => "-mbranch: created by gitapi",
-            Self::Tag => "-mtag: created by gitapi",
-            Self::Delete => "-mgitapi: delete",
-            Self::Rename => "-mbranch: renamed by gitapi",
-            Self::Commit => "-mcommit: made by gitapi",
-            Self::Amend => "-mcommit (amend): made by gitapi",
-            Self::CherryPick => "-mcherry-pick: made by gitapi",
-            Self::Revert => "-mrevert: made by gitapi",
-            Self::Merge => "-mmerge: Merge made by the 'ort' strategy.",
-            Self::FastForward => "-mmerge: Fast-forward",
-            Self::Rebase => "-mrebase (finish): made by gitapi",
-            Self::Reset => "-mreset: moving by gitapi",
-        }
-    }
-}
-
 /// Applies ref updates atomically, each a compare-and-swap: git locks every ref, checks each
 /// old value under the locks, and writes all or none. A lost race is `Conflict` with
 /// `RefMismatch` (the actual value read again after the failure).
-pub(crate) fn update(repo: &Repo, updates: &[RefUpdate], reflog: Reflog) -> Result<()> {
+pub(crate) fn update(repo: &Repo, updates: &[RefUpdate], reflog: &str) -> Result<()> {
     if updates.is_empty() {
         return Ok(());
     }
@@ -347,7 +296,7 @@ pub(crate) fn update(repo: &Repo, updates: &[RefUpdate], reflog: Reflog) -> Resu
     stdin.push_str("prepare\ncommit\n");
     let out = repo.run(
         repo.git(Sub::UpdateRef)
-            .flag(reflog.flag())
+            .reflog_message(reflog)
             .flag("--create-reflog")
             .flag("--stdin")
             .stdin(stdin.into_bytes()),

@@ -14,6 +14,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use bytes::Bytes;
+use gitapi_core::reflog;
 use gitapi_core::{
     Commit, CommitIndex, Error, ErrorKind, FileMode, ObjectKind, Oid, RefName, RepoPath, ResetMode,
     Result, Rev, StashEntry, StashSave, StatusEntry, WorkspaceInfo, WorkspaceName,
@@ -21,7 +22,6 @@ use gitapi_core::{
 
 use crate::commits::{NewCommit, advance};
 use crate::parse;
-use crate::refs::Reflog;
 use gitapi_gitcmd::{EnvVar, Git, Sub};
 use gitapi_storage::WorkTree;
 
@@ -350,12 +350,12 @@ impl Workspace {
     }
 
     pub(crate) fn stash_save(&self, req: &StashSave) -> Result<StashEntry> {
-        if self.base()?.is_none() {
+        let Some(base) = self.base()? else {
             // As git: "You do not have the initial commit yet".
             return Err(Error::precondition(
                 "the workspace has no commit to stash against",
             ));
-        }
+        };
         let before = self.repo.current("refs/stash")?;
         let mut g = self
             .git(Sub::Stash)
@@ -376,24 +376,13 @@ impl Workspace {
         // git names the detached HEAD "(no branch)"; the stash names the workspace's branch,
         // as the libgit2 engine does. The message travels in the reflog file itself, never on
         // git's command line.
-        let stash_commit = self.repo.commit(new)?;
-        let branch = self.branch.short();
-        let message = match req
-            .message
-            .as_deref()
-            .map(str::trim)
-            .filter(|m| !m.is_empty())
-        {
-            Some(m) => format!("On {branch}: {}", one_line(m)),
-            None => {
-                let subject = stash_commit.summary();
-                let rest = subject
-                    .split_once("): ")
-                    .map_or(subject, |(_, r)| r)
-                    .to_owned();
-                format!("WIP on {branch}: {rest}")
-            }
-        };
+        let base = self.repo.commit(base)?;
+        let message = reflog::stash(
+            &self.branch,
+            req.message.as_deref(),
+            base.oid,
+            &base.message,
+        );
         self.rewrite_last_stash_message(new, &message)?;
         Ok(StashEntry {
             index: 0,
@@ -525,13 +514,13 @@ impl Workspace {
             committer: req.committer.clone().unwrap_or_else(|| req.author.clone()),
             message: req.message.clone(),
         };
-        let id = nc.write(&self.repo, &req.signing, signer)?;
-        let reflog = if req.amend {
-            Reflog::Amend
+        let reflog_message = if req.amend {
+            reflog::amend(&nc.message)
         } else {
-            Reflog::Commit
+            reflog::commit_from_index(&nc.message, nc.parents.is_empty())
         };
-        advance(&self.repo, &self.branch, base, id, reflog)?;
+        let id = nc.write(&self.repo, &req.signing, signer)?;
+        advance(&self.repo, &self.branch, base, id, &reflog_message)?;
         self.set_head(id)?;
         self.repo.commit(id)
     }
@@ -553,7 +542,7 @@ impl Workspace {
         // Move the branch first: if that compare-and-swap is lost, the workspace is untouched.
         let tip = self.repo.current(self.branch.as_str())?;
         if tip != Some(target) {
-            advance(&self.repo, &self.branch, base, target, Reflog::Reset)?;
+            advance(&self.repo, &self.branch, base, target, &reflog::reset(to))?;
         }
         let flag = match mode {
             ResetMode::Soft => "--soft",
@@ -575,9 +564,4 @@ impl Workspace {
         ));
         Ok(target)
     }
-}
-
-/// A reflog message on one line, as git normalises it.
-fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }

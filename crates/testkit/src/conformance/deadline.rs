@@ -228,6 +228,13 @@ pub async fn log_timeout_leaves_no_git_process(engine: Factory) {
         ..
     } = h;
     drop(engine);
+    assert_no_git_process_within_2s().await;
+    drop((data, scratch));
+}
+
+/// Waits up to 2 s for every git process of this test process to end; panics naming those
+/// that remain.
+async fn assert_no_git_process_within_2s() {
     let mut left = git_processes();
     for _ in 0..20 {
         if left.is_empty() {
@@ -237,5 +244,38 @@ pub async fn log_timeout_leaves_no_git_process(engine: Factory) {
         left = git_processes();
     }
     assert!(left.is_empty(), "git processes left behind: {left:?}");
-    drop((data, scratch));
+}
+
+/// A blame that must walk a long history (line 1 of a file changed in each of 50,000 commits
+/// comes from the first one) under a deadline far shorter than the walk: the answer is
+/// `Timeout`, and while the engine is still alive no git process of this test remains (waited
+/// for up to 2 s), so nothing works on for the abandoned request. Not part of the listed suite,
+/// for the same reason as [`log_timeout_leaves_no_git_process`].
+pub async fn blame_timeout_leaves_no_git_process(engine: Factory) {
+    const COMMITS: usize = 50_000;
+    let h = Harness::new(&engine);
+    let repo = repo_name("long-blame");
+    let shape = crate::bigrepo::Shape {
+        files: 1,
+        dirs: 1,
+        commits: COMMITS,
+    };
+    crate::bigrepo::build(&h.repo_dir(&repo), shape);
+    assert!(git_processes().is_empty(), "no git before the test");
+    let query = gitapi_core::BlameQuery {
+        rev: rev("main"),
+        path: path(&shape.path(0)),
+        lines: None,
+    };
+    let res = Deadline::after(Duration::from_millis(100))
+        .scope(h.engine.blame(&repo, query))
+        .await;
+    assert_eq!(
+        res.as_ref().map_err(Error::kind).err(),
+        Some(ErrorKind::Timeout),
+        "the blame answered {res:?}"
+    );
+    // The engine stays alive: what it still runs for the abandoned blame would show here.
+    assert_no_git_process_within_2s().await;
+    drop(h);
 }

@@ -59,6 +59,7 @@ mod hostile;
 mod index;
 mod log;
 mod merge;
+mod reflog;
 mod refs;
 mod repo;
 mod stash;
@@ -75,6 +76,7 @@ pub use hostile::*;
 pub use index::*;
 pub use log::*;
 pub use merge::*;
+pub use reflog::*;
 pub use refs::*;
 pub use repo::*;
 pub use stash::*;
@@ -911,6 +913,9 @@ macro_rules! __conformance_list {
             index_stage_patch,
             index_discard,
             stash_save_list,
+            reflog_messages_of_branch_writes,
+            reflog_messages_of_merge_and_rebase,
+            reflog_messages_of_workspace_writes,
             stash_include_untracked,
             stash_apply_drop,
             stash_errors,

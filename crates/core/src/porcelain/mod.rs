@@ -1,0 +1,8 @@
+//! Porcelain both engines share: the engine-independent part of an operation, written once
+//! over the engine's primitives (as [`crate::tree_edit`] is over its `TreeStore`), so both
+//! engines answer the same by construction instead of by two copies kept in step.
+//!
+//! - [`blame`]: the line-range rule of `git blame -L` and the finishing of hunks (ordered,
+//!   consecutive runs joined).
+
+pub mod blame;
