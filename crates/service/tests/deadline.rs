@@ -155,7 +155,7 @@ async fn write_under_the_deadline(kind: EngineKind) {
             expected_tip: Some(tip),
             start_point: None,
             actions: vec![FileAction::Put {
-                path: RepoPath::new(&format!("f{i}")).expect("path"),
+                path: RepoPath::new(format!("f{i}")).expect("path"),
                 content: Bytes::from(format!("{i}\n")),
                 mode: None,
             }],

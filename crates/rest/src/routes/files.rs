@@ -136,21 +136,22 @@ async fn get_blob(
         },
         _ => return Err(Error::invalid("give rev and path, or oid").into()),
     };
-    // A path names a blob only through a ref that can move, so resolve it first and answer
-    // 304 before reading content.
-    let stream = s.svc.stream_blob(&who, &r, blob).await?;
-    let etag = format!("\"{}\"", stream.oid);
-    let mut res = if etag_matches(&headers, &etag) {
-        StatusCode::NOT_MODIFIED.into_response()
+    // With `If-None-Match`, read only the blob's header (id, size, mode): a match answers 304
+    // without reading content, and otherwise the content streams by the id just read, so a
+    // ref moving in between cannot mix two blobs.
+    let (etag, mut res) = if headers.contains_key(IF_NONE_MATCH) {
+        let h = s.svc.blob_header(&who, &r, blob).await?;
+        let etag = format!("\"{}\"", h.oid);
+        if etag_matches(&headers, &etag) {
+            (etag, StatusCode::NOT_MODIFIED.into_response())
+        } else {
+            let stream = s.svc.stream_blob(&who, &r, BlobRef::ByOid(h.oid)).await?;
+            (etag, blob_response(stream, q.path.as_deref()))
+        }
     } else {
-        let mut res = axum::body::Body::from_stream(stream.chunks).into_response();
-        res.headers_mut().insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static(content_type(q.path.as_deref())),
-        );
-        res.headers_mut()
-            .insert(CONTENT_LENGTH, HeaderValue::from(stream.size));
-        res
+        let stream = s.svc.stream_blob(&who, &r, blob).await?;
+        let etag = format!("\"{}\"", stream.oid);
+        (etag, blob_response(stream, q.path.as_deref()))
     };
     if let Ok(v) = HeaderValue::from_str(&etag) {
         res.headers_mut().insert(ETAG, v);
@@ -162,6 +163,16 @@ async fn get_blob(
         HeaderValue::from_static("nosniff"),
     );
     Ok(res)
+}
+
+/// The bytes of a blob as they stream from the engine, never held whole.
+fn blob_response(stream: gitapi_core::BlobStream, path: Option<&str>) -> Response {
+    let mut res = axum::body::Body::from_stream(stream.chunks).into_response();
+    res.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type(path)));
+    res.headers_mut()
+        .insert(CONTENT_LENGTH, HeaderValue::from(stream.size));
+    res
 }
 
 /// How to write a work-tree file.
