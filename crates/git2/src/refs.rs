@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use base64::Engine as _;
 use gitapi_core::reflog;
 use gitapi_core::{
     CreateTag, Error, ListRefs, Oid, Page, Ref, RefKind, RefName, RefUpdate, Result, Rev,
@@ -69,20 +68,13 @@ fn to_ref(r: &git2::Repository, name: &str, target: git2::Oid) -> Result<Ref> {
     })
 }
 
-fn encode_cursor(name: &str) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(name)
-}
-
-fn decode_cursor(cursor: &str) -> Result<String> {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(cursor)
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .ok_or_else(|| Error::invalid(format!("cursor {cursor:?} is not valid")))
-}
-
 pub(crate) fn list(r: &git2::Repository, q: &ListRefs) -> Result<Page<Ref>> {
-    let after = q.page.cursor.as_deref().map(decode_cursor).transpose()?;
+    let after = q
+        .page
+        .cursor
+        .as_deref()
+        .map(gitapi_core::cursor::decode_key)
+        .transpose()?;
     let kind_prefix = match q.kind {
         RefKind::Branches => "refs/heads/",
         RefKind::Tags => "refs/tags/",
@@ -112,7 +104,11 @@ pub(crate) fn list(r: &git2::Repository, q: &ListRefs) -> Result<Page<Ref>> {
     let more = names.len() > limit;
     names.truncate(limit);
     let next_cursor = more
-        .then(|| names.last().map(|(n, _)| encode_cursor(n)))
+        .then(|| {
+            names
+                .last()
+                .map(|(n, _)| gitapi_core::cursor::encode_key(n))
+        })
         .flatten();
     let items = names
         .into_iter()

@@ -2,7 +2,6 @@
 //! transactions (git takes every ref lock, checks every old value under the locks, then
 //! commits, or changes nothing).
 
-use base64::Engine as _;
 use gitapi_core::object::normalize_message;
 use gitapi_core::reflog;
 use gitapi_core::{
@@ -14,18 +13,6 @@ use crate::parse;
 use crate::repo::{Repo, io_err};
 use gitapi_gitcmd::Sub;
 
-fn encode_cursor(name: &str) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(name)
-}
-
-fn decode_cursor(cursor: &str) -> Result<String> {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(cursor)
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .ok_or_else(|| Error::invalid(format!("cursor {cursor:?} is not valid")))
-}
-
 /// `for-each-ref` of a static prefix: name, target and fully peeled value.
 fn for_each_ref(repo: &Repo, prefix: &'static str) -> Result<Vec<parse::RefLine>> {
     let out = repo.ok(repo
@@ -36,7 +23,12 @@ fn for_each_ref(repo: &Repo, prefix: &'static str) -> Result<Vec<parse::RefLine>
 }
 
 pub(crate) fn list(repo: &Repo, q: &ListRefs) -> Result<Page<Ref>> {
-    let after = q.page.cursor.as_deref().map(decode_cursor).transpose()?;
+    let after = q
+        .page
+        .cursor
+        .as_deref()
+        .map(gitapi_core::cursor::decode_key)
+        .transpose()?;
     let prefix = match q.kind {
         RefKind::Branches => "refs/heads/",
         RefKind::Tags => "refs/tags/",
@@ -54,7 +46,10 @@ pub(crate) fn list(repo: &Repo, q: &ListRefs) -> Result<Page<Ref>> {
     let more = refs.len() > limit;
     refs.truncate(limit);
     let next_cursor = more
-        .then(|| refs.last().map(|r| encode_cursor(&r.name)))
+        .then(|| {
+            refs.last()
+                .map(|r| gitapi_core::cursor::encode_key(r.name.as_str()))
+        })
         .flatten();
     let items = refs
         .into_iter()

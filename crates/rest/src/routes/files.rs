@@ -12,7 +12,7 @@ use utoipa_axum::routes;
 
 use gitapi_core::{BlobRef, Error, FileMode, ListTree, Oid, Page, TreeEntry};
 
-use super::{PageQuery, Paged, de, no_content, page_vec, repo, repo_path, rev, workspace};
+use super::{PageQuery, Paged, de, no_content, repo, repo_path, rev, workspace};
 use crate::error::ApiResult;
 use crate::extract::{Caller, Json, Path, Query, RawBody};
 use crate::state::AppState;
@@ -59,12 +59,15 @@ async fn list_files(
         path: q.path.as_deref().map(repo_path).transpose()?,
         recursive: q.recursive,
     };
-    let entries = s.svc.list_tree(&who, &repo(&name)?, query).await?;
     let page = PageQuery {
         limit: q.limit,
         cursor: q.cursor,
     };
-    page_vec(entries, &page, uri)
+    let entries = s
+        .svc
+        .list_tree(&who, &repo(&name)?, query, &page.request())
+        .await?;
+    Ok(Paged::of(entries, uri))
 }
 
 /// Which blob to read: `rev` and `path`, or `oid`.

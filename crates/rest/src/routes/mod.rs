@@ -120,6 +120,17 @@ struct PageBody<'a, T> {
     next_cursor: Option<&'a str>,
 }
 
+impl<T> Paged<T> {
+    /// A page the service made, answered with its `Link` header.
+    pub(crate) fn of(page: gitapi_core::Page<T>, uri: Uri) -> Self {
+        Self {
+            items: page.items,
+            next_cursor: page.next_cursor,
+            uri,
+        }
+    }
+}
+
 impl<T: Serialize> IntoResponse for Paged<T> {
     fn into_response(self) -> Response {
         let body = PageBody {
@@ -158,24 +169,6 @@ pub(crate) fn offset_cursor(n: usize) -> String {
 /// The position a cursor made by [`offset_cursor`] names.
 pub(crate) fn cursor_offset(c: &str) -> Result<usize, ApiError> {
     Ok(gitapi_core::cursor::decode_offset(c)?)
-}
-
-/// Pages a whole vector.
-pub(crate) fn page_vec<T>(all: Vec<T>, q: &PageQuery, uri: Uri) -> Result<Paged<T>, ApiError> {
-    let start = match &q.cursor {
-        Some(c) => cursor_offset(c)?,
-        None => 0,
-    };
-    let limit = q.request().effective_limit();
-    let total = all.len();
-    let items: Vec<T> = all.into_iter().skip(start).take(limit).collect();
-    let end = start.saturating_add(items.len());
-    let next_cursor = (end < total).then(|| offset_cursor(end));
-    Ok(Paged {
-        items,
-        next_cursor,
-        uri,
-    })
 }
 
 /// `204 No Content`.

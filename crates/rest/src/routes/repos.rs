@@ -11,7 +11,7 @@ use utoipa_axum::routes;
 use gitapi_core::{ConfigEntry, ConfigKey, Error, GcOutcome, InitOptions, Page, RepoInfo};
 use gitapi_service::{ProtectionRule, Protections, RefPattern, RepoSource};
 
-use super::{PageQuery, Paged, page_vec, repo};
+use super::{PageQuery, Paged, repo};
 use crate::error::ApiResult;
 use crate::extract::{Caller, Json, Path, Query};
 use crate::state::AppState;
@@ -160,7 +160,11 @@ async fn list_config(
     Query(q): Query<PageQuery>,
     OriginalUri(uri): OriginalUri,
 ) -> ApiResult<Paged<ConfigEntry>> {
-    page_vec(s.svc.config_list(&who, &repo(&name)?).await?, &q, uri)
+    let page = s
+        .svc
+        .config_list(&who, &repo(&name)?, &q.request())
+        .await?;
+    Ok(Paged::of(page, uri))
 }
 
 /// Reads a config key (`404` when unset).

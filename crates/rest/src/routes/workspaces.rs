@@ -14,7 +14,7 @@ use gitapi_core::{
     Commit, CommitIndex, Page, Person, Signing, StashEntry, StashSave, StatusEntry, WorkspaceInfo,
 };
 
-use super::{PageQuery, Paged, branch, no_content, page_vec, repo, repo_path, workspace};
+use super::{PageQuery, Paged, branch, no_content, repo, repo_path, workspace};
 use crate::error::ApiResult;
 use crate::extract::{Caller, Json, Path, Query};
 use crate::state::AppState;
@@ -44,7 +44,11 @@ async fn list_workspaces(
     Query(q): Query<PageQuery>,
     OriginalUri(uri): OriginalUri,
 ) -> ApiResult<Paged<WorkspaceInfo>> {
-    page_vec(s.svc.list_workspaces(&who, &repo(&name)?).await?, &q, uri)
+    let page = s
+        .svc
+        .list_workspaces(&who, &repo(&name)?, &q.request())
+        .await?;
+    Ok(Paged::of(page, uri))
 }
 
 /// A workspace to create.
@@ -144,11 +148,11 @@ async fn status(
     OriginalUri(uri): OriginalUri,
 ) -> ApiResult<Paged<StatusEntry>> {
     let ws = workspace(q.workspace.as_deref())?;
-    page_vec(
-        s.svc.status(&who, &repo(&name)?, &ws).await?,
-        &q.page(),
-        uri,
-    )
+    let page = s
+        .svc
+        .status(&who, &repo(&name)?, &ws, &q.page().request())
+        .await?;
+    Ok(Paged::of(page, uri))
 }
 
 /// What to stage.
@@ -289,11 +293,11 @@ async fn stash_list(
     OriginalUri(uri): OriginalUri,
 ) -> ApiResult<Paged<StashEntry>> {
     let ws = workspace(q.workspace.as_deref())?;
-    page_vec(
-        s.svc.stash_list(&who, &repo(&name)?, &ws).await?,
-        &q.page(),
-        uri,
-    )
+    let page = s
+        .svc
+        .stash_list(&who, &repo(&name)?, &ws, &q.page().request())
+        .await?;
+    Ok(Paged::of(page, uri))
 }
 
 /// A stash save.

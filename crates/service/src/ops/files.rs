@@ -9,16 +9,18 @@ use crate::policy::too_large;
 use crate::service::RepoService;
 
 impl RepoService {
-    /// Lists a directory of a tree-ish.
+    /// Lists a directory of a tree-ish (recursively with `query.recursive`), a page at a
+    /// time in git's order.
     pub async fn list_tree(
         &self,
         cx: &CallContext,
         repo: &RepoName,
         query: ListTree,
-    ) -> Result<Vec<TreeEntry>> {
+        page: &PageRequest,
+    ) -> Result<Page<TreeEntry>> {
         let op = self.read(cx, "list_tree", repo).await?;
         let out = op.run(op.e.list_tree(repo, query)).await;
-        op.finish(out)
+        op.finish(out.and_then(|all| cursor::page_by_offset(all, page)))
     }
 
     /// A blob's id, size and mode, without reading its content (enough to answer `304`).

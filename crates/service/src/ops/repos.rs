@@ -169,11 +169,16 @@ impl RepoService {
         op.finish(out)
     }
 
-    /// Lists the allow-listed keys set in the repository.
-    pub async fn config_list(&self, cx: &CallContext, repo: &RepoName) -> Result<Vec<ConfigEntry>> {
+    /// Lists the allow-listed keys set in the repository, a page at a time.
+    pub async fn config_list(
+        &self,
+        cx: &CallContext,
+        repo: &RepoName,
+        page: &PageRequest,
+    ) -> Result<Page<ConfigEntry>> {
         let op = self.read(cx, "config_list", repo).await?;
         let out = op.run(op.e.config_list(repo)).await;
-        op.finish(out)
+        op.finish(out.and_then(|all| cursor::page_by_offset(all, page)))
     }
 
     /// The protection rules of a repository.

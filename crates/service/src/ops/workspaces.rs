@@ -23,15 +23,16 @@ impl RepoService {
         op.finish(out)
     }
 
-    /// Lists workspaces.
+    /// Lists workspaces, a page at a time.
     pub async fn list_workspaces(
         &self,
         cx: &CallContext,
         repo: &RepoName,
-    ) -> Result<Vec<WorkspaceInfo>> {
+        page: &PageRequest,
+    ) -> Result<Page<WorkspaceInfo>> {
         let op = self.read(cx, "list_workspaces", repo).await?;
         let out = op.run(op.e.list_workspaces(repo)).await;
-        op.finish(out)
+        op.finish(out.and_then(|all| cursor::page_by_offset(all, page)))
     }
 
     /// One workspace (`default` is created on first use).
@@ -60,16 +61,17 @@ impl RepoService {
         op.finish(out)
     }
 
-    /// The status of a workspace.
+    /// The status of a workspace, a page at a time (sorted by path).
     pub async fn status(
         &self,
         cx: &CallContext,
         repo: &RepoName,
         ws: &WorkspaceName,
-    ) -> Result<Vec<StatusEntry>> {
+        page: &PageRequest,
+    ) -> Result<Page<StatusEntry>> {
         let op = self.read(cx, "status", repo).await?;
         let out = op.run(op.e.status(repo, ws)).await;
-        op.finish(out)
+        op.finish(out.and_then(|all| cursor::page_by_offset(all, page)))
     }
 
     /// Stages a path.
@@ -138,16 +140,17 @@ impl RepoService {
         op.finish(out)
     }
 
-    /// The stash, newest first.
+    /// The stash, newest first, a page at a time.
     pub async fn stash_list(
         &self,
         cx: &CallContext,
         repo: &RepoName,
         ws: &WorkspaceName,
-    ) -> Result<Vec<StashEntry>> {
+        page: &PageRequest,
+    ) -> Result<Page<StashEntry>> {
         let op = self.read(cx, "stash_list", repo).await?;
         let out = op.run(op.e.stash_list(repo, ws)).await;
-        op.finish(out)
+        op.finish(out.and_then(|all| cursor::page_by_offset(all, page)))
     }
 
     /// Stashes a workspace's changes.
