@@ -978,6 +978,7 @@ mod tests {
             include_str!("index.rs"),
             include_str!("log.rs"),
             include_str!("merge.rs"),
+            include_str!("reflog.rs"),
             include_str!("refs.rs"),
             include_str!("repo.rs"),
             include_str!("stash.rs"),
