@@ -160,10 +160,7 @@ async fn list_config(
     Query(q): Query<PageQuery>,
     OriginalUri(uri): OriginalUri,
 ) -> ApiResult<Paged<ConfigEntry>> {
-    let page = s
-        .svc
-        .config_list(&who, &repo(&name)?, &q.request())
-        .await?;
+    let page = s.svc.config_list(&who, &repo(&name)?, &q.request()).await?;
     Ok(Paged::of(page, uri))
 }
 
