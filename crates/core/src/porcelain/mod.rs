@@ -4,5 +4,8 @@
 //!
 //! - [`blame`]: the line-range rule of `git blame -L` and the finishing of hunks (ordered,
 //!   consecutive runs joined).
+//! - [`workspace_edit`]: the small edits of a workspace (work-tree files, staging) as data,
+//!   applied once over an [`workspace_edit::EditableWorkspace`] each engine implements.
 
 pub mod blame;
+pub mod workspace_edit;
