@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use futures::StreamExt;
 use futures::stream::BoxStream;
+use gitapi_core::porcelain::pick::Pick;
 use gitapi_core::porcelain::workspace_edit::WorkspaceEdit;
 use gitapi_core::*;
 
@@ -267,12 +268,12 @@ impl GitBackend for Git2Backend {
     }
 
     async fn cherry_pick(&self, r: &RepoName, req: PickCommit) -> Result<Commit> {
-        self.with_repo(r, move |_, g| commits::pick(g, &req, false))
+        self.with_repo(r, move |_, g| commits::pick(g, &req, Pick::CherryPick))
             .await
     }
 
     async fn revert(&self, r: &RepoName, req: PickCommit) -> Result<Commit> {
-        self.with_repo(r, move |_, g| commits::pick(g, &req, true))
+        self.with_repo(r, move |_, g| commits::pick(g, &req, Pick::Revert))
             .await
     }
 

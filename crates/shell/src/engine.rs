@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use futures::StreamExt;
 use futures::stream::BoxStream;
+use gitapi_core::porcelain::pick::Pick;
 use gitapi_core::porcelain::workspace_edit::WorkspaceEdit;
 use gitapi_core::*;
 
@@ -270,12 +271,12 @@ impl GitBackend for ShellBackend {
     }
 
     async fn cherry_pick(&self, r: &RepoName, req: PickCommit) -> Result<Commit> {
-        self.with_repo(r, move |repo| commits::pick(repo, &req, false))
+        self.with_repo(r, move |repo| commits::pick(repo, &req, Pick::CherryPick))
             .await
     }
 
     async fn revert(&self, r: &RepoName, req: PickCommit) -> Result<Commit> {
-        self.with_repo(r, move |repo| commits::pick(repo, &req, true))
+        self.with_repo(r, move |repo| commits::pick(repo, &req, Pick::Revert))
             .await
     }
 
