@@ -5,6 +5,7 @@ use std::collections::{BinaryHeap, HashSet};
 use std::path::Path;
 
 use gitapi_core::object::{commit_payload as payload_text, insert_signature, normalize_message};
+use gitapi_core::porcelain::pick::{Pick, Picked};
 use gitapi_core::reflog;
 use gitapi_core::{
     Amend, Commit, CommitFiles, Error, ErrorKind, LogQuery, Oid, PickCommit, RefName, RefUpdate,
@@ -432,24 +433,11 @@ pub(crate) fn pick_tree(
     commit: &git2::Commit<'_>,
     onto: &git2::Commit<'_>,
     mainline: Option<u32>,
-    revert: bool,
+    pick: Pick,
 ) -> Result<git2::Oid> {
-    let what = if revert { "revert" } else { "cherry-pick" };
-    let mainline = match (commit.parent_count(), mainline) {
-        (n, None) if n > 1 => {
-            return Err(Error::invalid(format!(
-                "commit {} is a merge but no mainline was given",
-                commit.id()
-            )));
-        }
-        (n, Some(m)) if m == 0 || m as usize > n => {
-            return Err(Error::invalid(format!(
-                "commit {} has no parent {m}",
-                commit.id()
-            )));
-        }
-        (_, m) => m.unwrap_or(0),
-    };
+    let what = pick.verb();
+    let mainline = Pick::mainline(oid(commit.id()), commit.parent_count(), mainline)?.unwrap_or(0);
+    let revert = pick == Pick::Revert;
     let mut index = if revert {
         repo.revert_commit(commit, onto, mainline, None)
     } else {
@@ -535,7 +523,7 @@ pub(crate) fn conflict_paths(index: &git2::Index) -> Result<Vec<String>> {
     Ok(paths)
 }
 
-pub(crate) fn pick(repo: &git2::Repository, req: &PickCommit, revert: bool) -> Result<Commit> {
+pub(crate) fn pick(repo: &git2::Repository, req: &PickCommit, pick: Pick) -> Result<Commit> {
     let picked = resolve_commit(repo, &req.commit)?;
     let tip = checked_tip(repo, &req.branch, req.expected_tip)?.ok_or_else(|| {
         Error::not_found(format!("branch {:?} does not exist", req.branch.as_str()))
@@ -543,35 +531,20 @@ pub(crate) fn pick(repo: &git2::Repository, req: &PickCommit, revert: bool) -> R
     let onto = repo
         .find_commit(tip)
         .map_err(map_err("reading branch tip"))?;
-    let tree = pick_tree(repo, &picked, &onto, req.mainline, revert)?;
+    let tree = pick_tree(repo, &picked, &onto, req.mainline, pick)?;
     if tree == onto.tree_id() {
-        return Err(Error::precondition(format!(
-            "{} of {} would be empty",
-            if revert { "revert" } else { "cherry-pick" },
-            picked.id()
-        )));
+        return Err(pick.would_be_empty(oid(picked.id())));
     }
-    let original_author = convert::signature(&picked.author());
-    let (author, message) = if revert {
-        let subject =
-            String::from_utf8_lossy(picked.summary_bytes().unwrap_or_default()).into_owned();
-        let mut message = format!(
-            "Revert \"{subject}\"\n\nThis reverts commit {}",
-            picked.id()
-        );
-        if picked.parent_count() > 1 {
-            let m = req.mainline.unwrap_or(1) as usize - 1;
-            let parent = picked.parent_id(m).map_err(map_err("reading parent"))?;
-            message.push_str(&format!(", reversing\nchanges made to {parent}"));
-        }
-        message.push_str(".\n");
-        (req.committer.clone(), message)
-    } else {
-        (
-            original_author,
-            String::from_utf8_lossy(picked.message_raw_bytes()).into_owned(),
-        )
+    let author = convert::signature(&picked.author());
+    let parents: Vec<Oid> = picked.parent_ids().map(oid).collect();
+    let message = String::from_utf8_lossy(picked.message_raw_bytes());
+    let read = Picked {
+        oid: oid(picked.id()),
+        parents: &parents,
+        author: &author,
+        message: &message,
     };
+    let (author, message) = pick.author_and_message(&read, req.mainline, &req.committer)?;
     let nc = NewCommit {
         tree,
         parents: vec![tip],
@@ -580,12 +553,13 @@ pub(crate) fn pick(repo: &git2::Repository, req: &PickCommit, revert: bool) -> R
         message: &message,
     };
     let id = nc.write(repo, &Signing::None, None)?;
-    let reflog_message = if revert {
-        reflog::revert(&message)
-    } else {
-        reflog::cherry_pick(&message)
-    };
-    advance(repo, &req.branch, Some(tip), id, &reflog_message)?;
+    advance(
+        repo,
+        &req.branch,
+        Some(tip),
+        id,
+        &pick.reflog_message(&message),
+    )?;
     get(repo, &Rev::from(oid(id)))
 }
 

@@ -5,6 +5,8 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use futures::StreamExt;
 use futures::stream::BoxStream;
+use gitapi_core::porcelain::pick::Pick;
+use gitapi_core::porcelain::workspace_edit::WorkspaceEdit;
 use gitapi_core::*;
 
 use crate::workspace::{self, Workspace};
@@ -39,6 +41,12 @@ impl Git2Backend {
             Ok(out)
         })
         .await
+    }
+
+    /// One small edit of a workspace (a work-tree file, staging), durable before it answers.
+    async fn edit(&self, repo: &RepoName, ws: &WorkspaceName, edit: WorkspaceEdit) -> Result<()> {
+        self.with_workspace_mut(repo, ws, move |_, w| edit.apply(&*w))
+            .await
     }
 }
 
@@ -260,12 +268,12 @@ impl GitBackend for Git2Backend {
     }
 
     async fn cherry_pick(&self, r: &RepoName, req: PickCommit) -> Result<Commit> {
-        self.with_repo(r, move |_, g| commits::pick(g, &req, false))
+        self.with_repo(r, move |_, g| commits::pick(g, &req, Pick::CherryPick))
             .await
     }
 
     async fn revert(&self, r: &RepoName, req: PickCommit) -> Result<Commit> {
-        self.with_repo(r, move |_, g| commits::pick(g, &req, true))
+        self.with_repo(r, move |_, g| commits::pick(g, &req, Pick::Revert))
             .await
     }
 
@@ -328,14 +336,16 @@ impl GitBackend for Git2Backend {
         mode: Option<FileMode>,
     ) -> Result<()> {
         let path = path.clone();
-        self.with_workspace_mut(r, ws, move |_, w| w.put_file(&path, &content, mode))
-            .await
+        let edit = WorkspaceEdit::Put {
+            path,
+            content,
+            mode,
+        };
+        self.edit(r, ws, edit).await
     }
 
     async fn delete_file(&self, r: &RepoName, ws: &WorkspaceName, path: &RepoPath) -> Result<()> {
-        let path = path.clone();
-        self.with_workspace_mut(r, ws, move |_, w| w.delete_file(&path))
-            .await
+        self.edit(r, ws, WorkspaceEdit::Delete(path.clone())).await
     }
 
     async fn move_file(
@@ -346,8 +356,7 @@ impl GitBackend for Git2Backend {
         to: &RepoPath,
     ) -> Result<()> {
         let (from, to) = (from.clone(), to.clone());
-        self.with_workspace_mut(r, ws, move |_, w| w.move_file(&from, &to))
-            .await
+        self.edit(r, ws, WorkspaceEdit::Move { from, to }).await
     }
 
     async fn create_workspace(
@@ -392,27 +401,20 @@ impl GitBackend for Git2Backend {
     }
 
     async fn stage(&self, r: &RepoName, ws: &WorkspaceName, path: &RepoPath) -> Result<()> {
-        let path = path.clone();
-        self.with_workspace_mut(r, ws, move |_, w| w.stage(&path))
-            .await
+        self.edit(r, ws, WorkspaceEdit::Stage(path.clone())).await
     }
 
     async fn unstage(&self, r: &RepoName, ws: &WorkspaceName, path: &RepoPath) -> Result<()> {
-        let path = path.clone();
-        self.with_workspace_mut(r, ws, move |_, w| w.unstage(&path))
-            .await
+        self.edit(r, ws, WorkspaceEdit::Unstage(path.clone())).await
     }
 
     async fn stage_patch(&self, r: &RepoName, ws: &WorkspaceName, patch: &str) -> Result<()> {
-        let patch = patch.to_owned();
-        self.with_workspace_mut(r, ws, move |_, w| w.stage_patch(&patch))
+        self.edit(r, ws, WorkspaceEdit::StagePatch(patch.to_owned()))
             .await
     }
 
     async fn discard(&self, r: &RepoName, ws: &WorkspaceName, path: &RepoPath) -> Result<()> {
-        let path = path.clone();
-        self.with_workspace_mut(r, ws, move |_, w| w.discard(&path))
-            .await
+        self.edit(r, ws, WorkspaceEdit::Discard(path.clone())).await
     }
 
     async fn stash_list(&self, r: &RepoName, ws: &WorkspaceName) -> Result<Vec<StashEntry>> {

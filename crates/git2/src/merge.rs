@@ -1,5 +1,6 @@
 //! Merge and rebase without a work tree, and the ancestry reads.
 
+use gitapi_core::porcelain::pick::Pick;
 use gitapi_core::reflog;
 use gitapi_core::{
     AheadBehind, Error, FastForward, Merge, MergeKind, MergeOutcome, Oid, Rebase, RebaseOutcome,
@@ -303,12 +304,13 @@ pub(crate) fn rebase(repo: &git2::Repository, req: &Rebase) -> Result<RebaseOutc
         let onto_commit = repo
             .find_commit(onto_commit_id)
             .map_err(map_err("reading rebase head"))?;
-        let tree = pick_tree(repo, &commit, &onto_commit, None, false).map_err(|e| {
-            match e.conflict_paths() {
+        let tree =
+            pick_tree(repo, &commit, &onto_commit, None, Pick::CherryPick).map_err(|e| match e
+                .conflict_paths()
+            {
                 Some(paths) => Error::merge_conflict("rebase", paths.to_vec()),
                 None => e,
-            }
-        })?;
+            })?;
         let message = String::from_utf8_lossy(commit.message_raw_bytes()).into_owned();
         match step {
             RebaseStep::Squash { .. } | RebaseStep::Fixup { .. } => {

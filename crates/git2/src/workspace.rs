@@ -7,16 +7,16 @@
 
 use std::path::{Path, PathBuf};
 
-use bytes::Bytes;
 use gitapi_core::reflog;
 use gitapi_core::{
-    Commit, CommitIndex, Error, FileMode, FileStatus, Layout, RefName, RepoName, RepoPath,
-    ResetMode, Result, Rev, StashEntry, StashSave, StatusEntry, WorkspaceInfo, WorkspaceName,
+    Commit, CommitIndex, Error, FileStatus, Layout, RefName, RepoName, RepoPath, ResetMode, Result,
+    Rev, StashEntry, StashSave, StatusEntry, WorkspaceInfo, WorkspaceName,
 };
 
 use crate::commits::{NewCommit, advance};
 use crate::convert::{git_signature, map_err, oid};
 use crate::refs::{current, resolve_commit};
+use gitapi_core::porcelain::workspace_edit::EditableWorkspace;
 use gitapi_storage::WorkTree;
 
 use crate::repo::open_bare;
@@ -204,23 +204,6 @@ impl Workspace {
             .map_err(map_err("checking out workspace"))
     }
 
-    pub(crate) fn put_file(
-        &self,
-        path: &RepoPath,
-        content: &Bytes,
-        mode: Option<FileMode>,
-    ) -> Result<()> {
-        self.files.put_file(path, content, mode)
-    }
-
-    pub(crate) fn delete_file(&self, path: &RepoPath) -> Result<()> {
-        self.files.delete_file(path)
-    }
-
-    pub(crate) fn move_file(&self, from: &RepoPath, to: &RepoPath) -> Result<()> {
-        self.files.move_file(from, to)
-    }
-
     pub(crate) fn status(&self) -> Result<Vec<StatusEntry>> {
         let mut opts = git2::StatusOptions::new();
         opts.include_untracked(true)
@@ -264,8 +247,17 @@ impl Workspace {
     fn index(&self) -> Result<git2::Index> {
         self.repo.index().map_err(map_err("reading index"))
     }
+}
 
-    pub(crate) fn stage(&self, path: &RepoPath) -> Result<()> {
+/// The index operations, the libgit2 way; the work-tree file edits are `gitapi-storage`'s.
+impl EditableWorkspace for Workspace {
+    type Files = WorkTree;
+
+    fn files(&self) -> &WorkTree {
+        &self.files
+    }
+
+    fn stage(&self, path: &RepoPath) -> Result<()> {
         let mut index = self.index()?;
         let target = self.files.safe_path(path, false);
         let on_disk = target
@@ -314,7 +306,7 @@ impl Workspace {
         index.write().map_err(map_err("writing index"))
     }
 
-    pub(crate) fn unstage(&self, path: &RepoPath) -> Result<()> {
+    fn unstage(&self, path: &RepoPath) -> Result<()> {
         let base = self.base_commit()?;
         let mut index = self.index()?;
         let in_index = index.get_path(Path::new(path.as_str()), 0).is_some();
@@ -346,7 +338,7 @@ impl Workspace {
         }
     }
 
-    pub(crate) fn stage_patch(&self, patch: &str) -> Result<()> {
+    fn stage_patch(&self, patch: &str) -> Result<()> {
         if patch.trim().is_empty() {
             return Err(Error::invalid("patch is empty"));
         }
@@ -365,7 +357,7 @@ impl Workspace {
             })
     }
 
-    pub(crate) fn discard(&self, path: &RepoPath) -> Result<()> {
+    fn discard(&self, path: &RepoPath) -> Result<()> {
         let mut index = self.index()?;
         let prefix = format!("{}/", path.as_str());
         let known = index.get_path(Path::new(path.as_str()), 0).is_some()
@@ -390,7 +382,9 @@ impl Workspace {
             .checkout_index(Some(&mut index), Some(&mut co))
             .map_err(map_err(format_args!("discarding {:?}", path.as_str())))
     }
+}
 
+impl Workspace {
     pub(crate) fn stash_list(&mut self) -> Result<Vec<StashEntry>> {
         let mut out = Vec::new();
         self.repo

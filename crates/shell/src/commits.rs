@@ -2,6 +2,7 @@
 //! work tree.
 
 use gitapi_core::object::{commit_payload as payload_text, insert_signature, normalize_message};
+use gitapi_core::porcelain::pick::{Pick, Picked};
 use gitapi_core::reflog;
 use gitapi_core::{
     Amend, Commit, CommitFiles, Error, ErrorKind, LogQuery, ObjectKind, Oid, PickCommit, RefName,
@@ -311,66 +312,37 @@ pub(crate) fn pick_tree(
     commit: &Commit,
     onto: Oid,
     mainline: Option<u32>,
-    revert: bool,
+    pick: Pick,
 ) -> Result<Oid> {
-    let what = if revert { "revert" } else { "cherry-pick" };
-    let index = match (commit.parents.len(), mainline) {
-        (n, None) if n > 1 => {
-            return Err(Error::invalid(format!(
-                "commit {} is a merge but no mainline was given",
-                commit.oid
-            )));
-        }
-        (n, Some(m)) if m == 0 || m as usize > n => {
-            return Err(Error::invalid(format!(
-                "commit {} has no parent {m}",
-                commit.oid
-            )));
-        }
-        (_, m) => m.unwrap_or(1) as usize - 1,
-    };
+    let what = pick.verb();
+    let index =
+        Pick::mainline(commit.oid, commit.parents.len(), mainline)?.unwrap_or(1) as usize - 1;
     let parent = match commit.parents.get(index) {
         Some(p) => *p,
         None => Oid::from_hex(gitapi_core::diff::EMPTY_TREE)?,
     };
-    if revert {
+    if pick == Pick::Revert {
         merge_trees(repo, Some(commit.oid), onto, parent, what)
     } else {
         merge_trees(repo, Some(parent), onto, commit.oid, what)
     }
 }
 
-pub(crate) fn pick(repo: &Repo, req: &PickCommit, revert: bool) -> Result<Commit> {
+pub(crate) fn pick(repo: &Repo, req: &PickCommit, pick: Pick) -> Result<Commit> {
     let picked = repo.commit(repo.resolve_commit(&req.commit)?)?;
     let tip = existing_tip(repo, &req.branch, req.expected_tip)?;
     let onto = repo.commit(tip)?;
-    let tree = pick_tree(repo, &picked, tip, req.mainline, revert)?;
+    let tree = pick_tree(repo, &picked, tip, req.mainline, pick)?;
     if tree == onto.tree {
-        return Err(Error::precondition(format!(
-            "{} of {} would be empty",
-            if revert { "revert" } else { "cherry-pick" },
-            picked.oid
-        )));
+        return Err(pick.would_be_empty(picked.oid));
     }
-    let (author, message) = if revert {
-        let mut message = format!(
-            "Revert \"{}\"\n\nThis reverts commit {}",
-            picked.summary(),
-            picked.oid
-        );
-        if picked.parents.len() > 1 {
-            let m = req.mainline.unwrap_or(1) as usize - 1;
-            let parent = picked
-                .parents
-                .get(m)
-                .ok_or_else(|| Error::internal("mainline parent vanished"))?;
-            message.push_str(&format!(", reversing\nchanges made to {parent}"));
-        }
-        message.push_str(".\n");
-        (req.committer.clone(), message)
-    } else {
-        (picked.author.clone(), picked.message.clone())
+    let read = Picked {
+        oid: picked.oid,
+        parents: &picked.parents,
+        author: &picked.author,
+        message: &picked.message,
     };
+    let (author, message) = pick.author_and_message(&read, req.mainline, &req.committer)?;
     let nc = NewCommit {
         tree,
         parents: vec![tip],
@@ -378,11 +350,7 @@ pub(crate) fn pick(repo: &Repo, req: &PickCommit, revert: bool) -> Result<Commit
         committer: req.committer.clone(),
         message,
     };
-    let reflog_message = if revert {
-        reflog::revert(&nc.message)
-    } else {
-        reflog::cherry_pick(&nc.message)
-    };
+    let reflog_message = pick.reflog_message(&nc.message);
     let id = nc.write(repo, &Signing::None, None)?;
     advance(repo, &req.branch, Some(tip), id, &reflog_message)?;
     repo.commit(id)

@@ -7,6 +7,8 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use futures::StreamExt;
 use futures::stream::BoxStream;
+use gitapi_core::porcelain::pick::Pick;
+use gitapi_core::porcelain::workspace_edit::WorkspaceEdit;
 use gitapi_core::*;
 
 use crate::repo::Repo;
@@ -54,6 +56,12 @@ impl ShellBackend {
             Ok(out)
         })
         .await
+    }
+
+    /// One small edit of a workspace (a work-tree file, staging), durable before it answers.
+    async fn edit(&self, repo: &RepoName, ws: &WorkspaceName, edit: WorkspaceEdit) -> Result<()> {
+        self.with_workspace_mut(repo, ws, move |_, w| edit.apply(w))
+            .await
     }
 
     /// A workspace operation on the repository's shared stash: serialised per repository too.
@@ -263,12 +271,12 @@ impl GitBackend for ShellBackend {
     }
 
     async fn cherry_pick(&self, r: &RepoName, req: PickCommit) -> Result<Commit> {
-        self.with_repo(r, move |repo| commits::pick(repo, &req, false))
+        self.with_repo(r, move |repo| commits::pick(repo, &req, Pick::CherryPick))
             .await
     }
 
     async fn revert(&self, r: &RepoName, req: PickCommit) -> Result<Commit> {
-        self.with_repo(r, move |repo| commits::pick(repo, &req, true))
+        self.with_repo(r, move |repo| commits::pick(repo, &req, Pick::Revert))
             .await
     }
 
@@ -345,14 +353,16 @@ impl GitBackend for ShellBackend {
         mode: Option<FileMode>,
     ) -> Result<()> {
         let path = path.clone();
-        self.with_workspace_mut(r, ws, move |_, w| w.put_file(&path, &content, mode))
-            .await
+        let edit = WorkspaceEdit::Put {
+            path,
+            content,
+            mode,
+        };
+        self.edit(r, ws, edit).await
     }
 
     async fn delete_file(&self, r: &RepoName, ws: &WorkspaceName, path: &RepoPath) -> Result<()> {
-        let path = path.clone();
-        self.with_workspace_mut(r, ws, move |_, w| w.delete_file(&path))
-            .await
+        self.edit(r, ws, WorkspaceEdit::Delete(path.clone())).await
     }
 
     async fn move_file(
@@ -363,8 +373,7 @@ impl GitBackend for ShellBackend {
         to: &RepoPath,
     ) -> Result<()> {
         let (from, to) = (from.clone(), to.clone());
-        self.with_workspace_mut(r, ws, move |_, w| w.move_file(&from, &to))
-            .await
+        self.edit(r, ws, WorkspaceEdit::Move { from, to }).await
     }
 
     async fn create_workspace(
@@ -409,27 +418,20 @@ impl GitBackend for ShellBackend {
     }
 
     async fn stage(&self, r: &RepoName, ws: &WorkspaceName, path: &RepoPath) -> Result<()> {
-        let path = path.clone();
-        self.with_workspace_mut(r, ws, move |_, w| w.stage(&path))
-            .await
+        self.edit(r, ws, WorkspaceEdit::Stage(path.clone())).await
     }
 
     async fn unstage(&self, r: &RepoName, ws: &WorkspaceName, path: &RepoPath) -> Result<()> {
-        let path = path.clone();
-        self.with_workspace_mut(r, ws, move |_, w| w.unstage(&path))
-            .await
+        self.edit(r, ws, WorkspaceEdit::Unstage(path.clone())).await
     }
 
     async fn stage_patch(&self, r: &RepoName, ws: &WorkspaceName, patch: &str) -> Result<()> {
-        let patch = patch.to_owned();
-        self.with_workspace_mut(r, ws, move |_, w| w.stage_patch(&patch))
+        self.edit(r, ws, WorkspaceEdit::StagePatch(patch.to_owned()))
             .await
     }
 
     async fn discard(&self, r: &RepoName, ws: &WorkspaceName, path: &RepoPath) -> Result<()> {
-        let path = path.clone();
-        self.with_workspace_mut(r, ws, move |_, w| w.discard(&path))
-            .await
+        self.edit(r, ws, WorkspaceEdit::Discard(path.clone())).await
     }
 
     async fn stash_list(&self, r: &RepoName, ws: &WorkspaceName) -> Result<Vec<StashEntry>> {

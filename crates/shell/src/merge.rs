@@ -1,5 +1,6 @@
 //! Merge and rebase without a work tree (`merge-tree --write-tree`), and the ancestry reads.
 
+use gitapi_core::porcelain::pick::Pick;
 use gitapi_core::reflog;
 use gitapi_core::{
     AheadBehind, Error, FastForward, Merge, MergeKind, MergeOutcome, Oid, Rebase, RebaseOutcome,
@@ -253,7 +254,7 @@ pub(crate) fn rebase(repo: &Repo, req: &Rebase) -> Result<RebaseOutcome> {
             }
         };
         let onto_tree = repo.commit(onto_commit)?.tree;
-        let tree = pick_tree(repo, &commit, onto_commit, None, false).map_err(|e| {
+        let tree = pick_tree(repo, &commit, onto_commit, None, Pick::CherryPick).map_err(|e| {
             match e.conflict_paths() {
                 Some(paths) => Error::merge_conflict("rebase", paths.to_vec()),
                 None => e,

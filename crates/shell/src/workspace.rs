@@ -13,15 +13,15 @@ use std::fs;
 use std::io::Write;
 use std::path::PathBuf;
 
-use bytes::Bytes;
 use gitapi_core::reflog;
 use gitapi_core::{
-    Commit, CommitIndex, Error, ErrorKind, FileMode, ObjectKind, Oid, RefName, RepoPath, ResetMode,
-    Result, Rev, StashEntry, StashSave, StatusEntry, WorkspaceInfo, WorkspaceName,
+    Commit, CommitIndex, Error, ErrorKind, ObjectKind, Oid, RefName, RepoPath, ResetMode, Result,
+    Rev, StashEntry, StashSave, StatusEntry, WorkspaceInfo, WorkspaceName,
 };
 
 use crate::commits::{NewCommit, advance};
 use crate::parse;
+use gitapi_core::porcelain::workspace_edit::EditableWorkspace;
 use gitapi_gitcmd::{EnvVar, Git, Sub};
 use gitapi_storage::WorkTree;
 
@@ -202,23 +202,6 @@ impl Workspace {
         Ok(())
     }
 
-    pub(crate) fn put_file(
-        &self,
-        path: &RepoPath,
-        content: &Bytes,
-        mode: Option<FileMode>,
-    ) -> Result<()> {
-        self.files.put_file(path, content, mode)
-    }
-
-    pub(crate) fn delete_file(&self, path: &RepoPath) -> Result<()> {
-        self.files.delete_file(path)
-    }
-
-    pub(crate) fn move_file(&self, from: &RepoPath, to: &RepoPath) -> Result<()> {
-        self.files.move_file(from, to)
-    }
-
     pub(crate) fn status(&self) -> Result<Vec<StatusEntry>> {
         let out = self.ok(self
             .git(Sub::Status)
@@ -229,8 +212,17 @@ impl Workspace {
             .flag("--ignored=no"))?;
         Ok(parse::parse_status_v2_z(&out)?)
     }
+}
 
-    pub(crate) fn stage(&self, path: &RepoPath) -> Result<()> {
+/// The index operations, the git CLI's way; the work-tree file edits are `gitapi-storage`'s.
+impl EditableWorkspace for Workspace {
+    type Files = WorkTree;
+
+    fn files(&self) -> &WorkTree {
+        &self.files
+    }
+
+    fn stage(&self, path: &RepoPath) -> Result<()> {
         self.files.check_parents(path)?;
         let on_disk = fs::symlink_metadata(self.dir.join(path.as_str())).is_ok();
         if !on_disk && self.index_paths(Some(path))?.is_empty() {
@@ -245,7 +237,7 @@ impl Workspace {
         Ok(())
     }
 
-    pub(crate) fn unstage(&self, path: &RepoPath) -> Result<()> {
+    fn unstage(&self, path: &RepoPath) -> Result<()> {
         let base = self.base()?;
         let in_index = !self.index_paths(Some(path))?.is_empty();
         let in_base = match base {
@@ -283,7 +275,7 @@ impl Workspace {
         Ok(())
     }
 
-    pub(crate) fn stage_patch(&self, patch: &str) -> Result<()> {
+    fn stage_patch(&self, patch: &str) -> Result<()> {
         if patch.trim().is_empty() {
             return Err(Error::invalid("patch is empty"));
         }
@@ -311,7 +303,7 @@ impl Workspace {
         }
     }
 
-    pub(crate) fn discard(&self, path: &RepoPath) -> Result<()> {
+    fn discard(&self, path: &RepoPath) -> Result<()> {
         self.files.check_parents(path)?;
         if self.index_paths(Some(path))?.is_empty() {
             return Err(Error::not_found(format!(
@@ -322,7 +314,9 @@ impl Workspace {
         self.ok(self.git(Sub::Checkout).flag("-q").path(path.as_str()))?;
         Ok(())
     }
+}
 
+impl Workspace {
     pub(crate) fn stash_list(&self) -> Result<Vec<StashEntry>> {
         let log = self.repo.dir.join("logs").join("refs").join("stash");
         let Ok(text) = fs::read_to_string(&log) else {

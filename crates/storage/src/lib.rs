@@ -16,6 +16,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
+use gitapi_core::porcelain::workspace_edit::WorkTreeFiles;
 use gitapi_core::{
     Error, ErrorKind, FileMode, Layout, Oid, RefName, RepoName, RepoPath, Result, WorkspaceName,
 };
@@ -296,9 +297,13 @@ impl WorkTree {
         self.safe_path(path, false)
             .is_ok_and(|p| fs::symlink_metadata(p).is_ok())
     }
+}
 
+/// The work-tree file edits of the engine API (the `Put`, `Delete` and `Move` of
+/// [`WorkspaceEdit`](gitapi_core::porcelain::workspace_edit::WorkspaceEdit)), for every engine.
+impl WorkTreeFiles for WorkTree {
     /// Writes a file or symlink (atomically, fsynced), replacing what is there.
-    pub fn put_file(&self, path: &RepoPath, content: &Bytes, mode: Option<FileMode>) -> Result<()> {
+    fn put_file(&self, path: &RepoPath, content: &Bytes, mode: Option<FileMode>) -> Result<()> {
         // Refuse before creating any parent directory, so a failed put changes nothing.
         self.check_parents(path)?;
         let existing = self.dir.join(path.as_str());
@@ -344,7 +349,7 @@ impl WorkTree {
     }
 
     /// Removes a file, symlink or whole directory.
-    pub fn delete_file(&self, path: &RepoPath) -> Result<()> {
+    fn delete_file(&self, path: &RepoPath) -> Result<()> {
         let target = self.safe_path(path, false)?;
         let m = fs::symlink_metadata(&target)
             .map_err(|_| Error::not_found(format!("path {:?} does not exist", path.as_str())))?;
@@ -356,7 +361,7 @@ impl WorkTree {
     }
 
     /// Moves a file or directory; the destination must not exist.
-    pub fn move_file(&self, from: &RepoPath, to: &RepoPath) -> Result<()> {
+    fn move_file(&self, from: &RepoPath, to: &RepoPath) -> Result<()> {
         let src = self.safe_path(from, false)?;
         fs::symlink_metadata(&src)
             .map_err(|_| Error::not_found(format!("path {:?} does not exist", from.as_str())))?;

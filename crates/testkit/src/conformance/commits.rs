@@ -869,6 +869,40 @@ pub async fn revert_conflict(factory: Factory) {
     assert_eq!(h.refs_snapshot(r), before, "a conflict changes nothing");
 }
 
+/// A revert quotes the first line of the reverted message, as `git revert` does, even when the
+/// first paragraph runs over two lines (libgit2's `summary` joins the paragraph: the libgit2
+/// engine once quoted "two lines joined" where git quotes the first).
+pub async fn revert_quotes_the_first_line(factory: Factory) {
+    let h = Harness::new(&factory);
+    let f = pick_fixture(&h);
+    let r = &f.repo;
+    let o = h.scratch_clone(r, "oracle");
+    o.git(&["checkout", "-q", "-b", "wrapped", "origin/main"]);
+    o.commit(
+        "first line\nsecond line of the paragraph\n\nbody",
+        &[("w.txt", "w\n")],
+    );
+    o.git(&["push", "-q", "origin", "wrapped"]);
+    let c = h
+        .engine
+        .revert(
+            r,
+            PickCommit {
+                commit: rev("wrapped"),
+                branch: branch("wrapped"),
+                expected_tip: None,
+                mainline: None,
+                committer: h.sig(),
+            },
+        )
+        .await
+        .expect("revert");
+    o.git(&["revert", "--no-edit", "HEAD"]);
+    let theirs = GitCommit::parse(oid(&o.rev("HEAD")), &o.git(&["cat-file", "commit", "HEAD"]));
+    assert_eq!(c.message, theirs.message, "the message git revert writes");
+    assert!(c.message.starts_with("Revert \"first line\"\n"));
+}
+
 /// `amend` rewrites the tip: same parents, new message or author, folded file changes.
 pub async fn amend_branch_tip(factory: Factory) {
     let h = Harness::new(&factory);

@@ -893,6 +893,7 @@ macro_rules! __conformance_list {
             cherry_pick_conflict,
             revert_matches_git,
             revert_conflict,
+            revert_quotes_the_first_line,
             amend_branch_tip,
             reset_branch_cas,
             reset_workspace_modes,
