@@ -9,6 +9,7 @@ use crate::error::Result;
 use crate::model::*;
 use crate::names::{ConfigKey, RefName, RepoName, RepoPath, Rev, WorkspaceName};
 use crate::oid::Oid;
+use crate::porcelain::workspace_edit::WorkspaceEdit;
 
 /// A Git engine. Object-safe (`Arc<dyn GitBackend>`), so the service can swap engines while it
 /// serves.
@@ -153,6 +154,16 @@ pub trait GitBackend: Send + Sync + std::fmt::Debug {
             chunks: futures::stream::iter(chunks).boxed(),
         })
     }
+    /// Applies one edit to a workspace (a work-tree file write, or an index change) under the
+    /// workspace's lock. The seven edit operations below are this one call with a
+    /// [`WorkspaceEdit`]; an engine implements only this, and applies the edit with
+    /// [`WorkspaceEdit::apply`] over its own workspace type.
+    async fn edit_workspace(
+        &self,
+        repo: &RepoName,
+        ws: &WorkspaceName,
+        edit: WorkspaceEdit,
+    ) -> Result<()>;
     /// Writes a file into a workspace's work tree (not staged).
     async fn put_file(
         &self,
@@ -161,10 +172,25 @@ pub trait GitBackend: Send + Sync + std::fmt::Debug {
         path: &RepoPath,
         content: bytes::Bytes,
         mode: Option<FileMode>,
-    ) -> Result<()>;
+    ) -> Result<()> {
+        let path = path.clone();
+        let edit = WorkspaceEdit::Put {
+            path,
+            content,
+            mode,
+        };
+        self.edit_workspace(repo, ws, edit).await
+    }
     /// Removes a file from a workspace's work tree (not staged).
-    async fn delete_file(&self, repo: &RepoName, ws: &WorkspaceName, path: &RepoPath)
-    -> Result<()>;
+    async fn delete_file(
+        &self,
+        repo: &RepoName,
+        ws: &WorkspaceName,
+        path: &RepoPath,
+    ) -> Result<()> {
+        self.edit_workspace(repo, ws, WorkspaceEdit::Delete(path.clone()))
+            .await
+    }
     /// Moves a file in a workspace's work tree (not staged).
     async fn move_file(
         &self,
@@ -172,7 +198,11 @@ pub trait GitBackend: Send + Sync + std::fmt::Debug {
         ws: &WorkspaceName,
         from: &RepoPath,
         to: &RepoPath,
-    ) -> Result<()>;
+    ) -> Result<()> {
+        let (from, to) = (from.clone(), to.clone());
+        self.edit_workspace(repo, ws, WorkspaceEdit::Move { from, to })
+            .await
+    }
 
     // --- Workspaces ---
 
@@ -195,13 +225,25 @@ pub trait GitBackend: Send + Sync + std::fmt::Debug {
     /// Staged, unstaged and untracked paths, sorted by path.
     async fn status(&self, repo: &RepoName, ws: &WorkspaceName) -> Result<Vec<StatusEntry>>;
     /// Stages a path's work-tree state (addition, change or removal).
-    async fn stage(&self, repo: &RepoName, ws: &WorkspaceName, path: &RepoPath) -> Result<()>;
+    async fn stage(&self, repo: &RepoName, ws: &WorkspaceName, path: &RepoPath) -> Result<()> {
+        self.edit_workspace(repo, ws, WorkspaceEdit::Stage(path.clone()))
+            .await
+    }
     /// Puts a path's index entry back to the base commit's.
-    async fn unstage(&self, repo: &RepoName, ws: &WorkspaceName, path: &RepoPath) -> Result<()>;
+    async fn unstage(&self, repo: &RepoName, ws: &WorkspaceName, path: &RepoPath) -> Result<()> {
+        self.edit_workspace(repo, ws, WorkspaceEdit::Unstage(path.clone()))
+            .await
+    }
     /// Applies unified diff text to the index only (`git apply --cached`).
-    async fn stage_patch(&self, repo: &RepoName, ws: &WorkspaceName, patch: &str) -> Result<()>;
+    async fn stage_patch(&self, repo: &RepoName, ws: &WorkspaceName, patch: &str) -> Result<()> {
+        self.edit_workspace(repo, ws, WorkspaceEdit::StagePatch(patch.to_owned()))
+            .await
+    }
     /// Puts a path's work-tree state back to the index's (`git checkout -- path`).
-    async fn discard(&self, repo: &RepoName, ws: &WorkspaceName, path: &RepoPath) -> Result<()>;
+    async fn discard(&self, repo: &RepoName, ws: &WorkspaceName, path: &RepoPath) -> Result<()> {
+        self.edit_workspace(repo, ws, WorkspaceEdit::Discard(path.clone()))
+            .await
+    }
 
     // --- Stash ---
 

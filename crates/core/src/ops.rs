@@ -56,6 +56,8 @@ macro_rules! with_backend_ops {
             read read_blob([repo: RepoName] [blob: BlobRef]) -> Blob;
             read blob_header([repo: RepoName] [blob: BlobRef]) -> BlobHeader;
             blob stream_blob([repo: RepoName] [blob: BlobRef]) -> BlobStream;
+            write edit_workspace([repo: RepoName, ws: WorkspaceName]
+                [edit: porcelain::workspace_edit::WorkspaceEdit]) -> ();
             write put_file([repo: RepoName, ws: WorkspaceName, path: RepoPath]
                 [content: bytes::Bytes, mode: Option<FileMode>]) -> ();
             write delete_file([repo: RepoName, ws: WorkspaceName, path: RepoPath] []) -> ();

@@ -2,7 +2,6 @@
 //! calls the module that does the work.
 
 use async_trait::async_trait;
-use bytes::Bytes;
 use futures::StreamExt;
 use futures::stream::BoxStream;
 use gitapi_core::porcelain::pick::Pick;
@@ -41,12 +40,6 @@ impl Git2Backend {
             Ok(out)
         })
         .await
-    }
-
-    /// One small edit of a workspace (a work-tree file, staging), durable before it answers.
-    async fn edit(&self, repo: &RepoName, ws: &WorkspaceName, edit: WorkspaceEdit) -> Result<()> {
-        self.with_workspace_mut(repo, ws, move |_, w| edit.apply(&*w))
-            .await
     }
 }
 
@@ -327,36 +320,14 @@ impl GitBackend for Git2Backend {
         crate::blob_stream::stream_blob(self, r, blob).await
     }
 
-    async fn put_file(
+    async fn edit_workspace(
         &self,
-        r: &RepoName,
+        repo: &RepoName,
         ws: &WorkspaceName,
-        path: &RepoPath,
-        content: Bytes,
-        mode: Option<FileMode>,
+        edit: WorkspaceEdit,
     ) -> Result<()> {
-        let path = path.clone();
-        let edit = WorkspaceEdit::Put {
-            path,
-            content,
-            mode,
-        };
-        self.edit(r, ws, edit).await
-    }
-
-    async fn delete_file(&self, r: &RepoName, ws: &WorkspaceName, path: &RepoPath) -> Result<()> {
-        self.edit(r, ws, WorkspaceEdit::Delete(path.clone())).await
-    }
-
-    async fn move_file(
-        &self,
-        r: &RepoName,
-        ws: &WorkspaceName,
-        from: &RepoPath,
-        to: &RepoPath,
-    ) -> Result<()> {
-        let (from, to) = (from.clone(), to.clone());
-        self.edit(r, ws, WorkspaceEdit::Move { from, to }).await
+        self.with_workspace_mut(repo, ws, move |_, w| edit.apply(&*w))
+            .await
     }
 
     async fn create_workspace(
@@ -398,23 +369,6 @@ impl GitBackend for Git2Backend {
 
     async fn status(&self, r: &RepoName, ws: &WorkspaceName) -> Result<Vec<StatusEntry>> {
         self.with_workspace(r, ws, |_, w| w.status()).await
-    }
-
-    async fn stage(&self, r: &RepoName, ws: &WorkspaceName, path: &RepoPath) -> Result<()> {
-        self.edit(r, ws, WorkspaceEdit::Stage(path.clone())).await
-    }
-
-    async fn unstage(&self, r: &RepoName, ws: &WorkspaceName, path: &RepoPath) -> Result<()> {
-        self.edit(r, ws, WorkspaceEdit::Unstage(path.clone())).await
-    }
-
-    async fn stage_patch(&self, r: &RepoName, ws: &WorkspaceName, patch: &str) -> Result<()> {
-        self.edit(r, ws, WorkspaceEdit::StagePatch(patch.to_owned()))
-            .await
-    }
-
-    async fn discard(&self, r: &RepoName, ws: &WorkspaceName, path: &RepoPath) -> Result<()> {
-        self.edit(r, ws, WorkspaceEdit::Discard(path.clone())).await
     }
 
     async fn stash_list(&self, r: &RepoName, ws: &WorkspaceName) -> Result<Vec<StashEntry>> {

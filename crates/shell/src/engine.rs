@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use bytes::Bytes;
 use futures::StreamExt;
 use futures::stream::BoxStream;
 use gitapi_core::porcelain::pick::Pick;
@@ -56,12 +55,6 @@ impl ShellBackend {
             Ok(out)
         })
         .await
-    }
-
-    /// One small edit of a workspace (a work-tree file, staging), durable before it answers.
-    async fn edit(&self, repo: &RepoName, ws: &WorkspaceName, edit: WorkspaceEdit) -> Result<()> {
-        self.with_workspace_mut(repo, ws, move |_, w| edit.apply(w))
-            .await
     }
 
     /// A workspace operation on the repository's shared stash: serialised per repository too.
@@ -344,36 +337,14 @@ impl GitBackend for ShellBackend {
         })
     }
 
-    async fn put_file(
+    async fn edit_workspace(
         &self,
-        r: &RepoName,
+        repo: &RepoName,
         ws: &WorkspaceName,
-        path: &RepoPath,
-        content: Bytes,
-        mode: Option<FileMode>,
+        edit: WorkspaceEdit,
     ) -> Result<()> {
-        let path = path.clone();
-        let edit = WorkspaceEdit::Put {
-            path,
-            content,
-            mode,
-        };
-        self.edit(r, ws, edit).await
-    }
-
-    async fn delete_file(&self, r: &RepoName, ws: &WorkspaceName, path: &RepoPath) -> Result<()> {
-        self.edit(r, ws, WorkspaceEdit::Delete(path.clone())).await
-    }
-
-    async fn move_file(
-        &self,
-        r: &RepoName,
-        ws: &WorkspaceName,
-        from: &RepoPath,
-        to: &RepoPath,
-    ) -> Result<()> {
-        let (from, to) = (from.clone(), to.clone());
-        self.edit(r, ws, WorkspaceEdit::Move { from, to }).await
+        self.with_workspace_mut(repo, ws, move |_, w| edit.apply(w))
+            .await
     }
 
     async fn create_workspace(
@@ -415,23 +386,6 @@ impl GitBackend for ShellBackend {
 
     async fn status(&self, r: &RepoName, ws: &WorkspaceName) -> Result<Vec<StatusEntry>> {
         self.with_workspace(r, ws, |_, w| w.status()).await
-    }
-
-    async fn stage(&self, r: &RepoName, ws: &WorkspaceName, path: &RepoPath) -> Result<()> {
-        self.edit(r, ws, WorkspaceEdit::Stage(path.clone())).await
-    }
-
-    async fn unstage(&self, r: &RepoName, ws: &WorkspaceName, path: &RepoPath) -> Result<()> {
-        self.edit(r, ws, WorkspaceEdit::Unstage(path.clone())).await
-    }
-
-    async fn stage_patch(&self, r: &RepoName, ws: &WorkspaceName, patch: &str) -> Result<()> {
-        self.edit(r, ws, WorkspaceEdit::StagePatch(patch.to_owned()))
-            .await
-    }
-
-    async fn discard(&self, r: &RepoName, ws: &WorkspaceName, path: &RepoPath) -> Result<()> {
-        self.edit(r, ws, WorkspaceEdit::Discard(path.clone())).await
     }
 
     async fn stash_list(&self, r: &RepoName, ws: &WorkspaceName) -> Result<Vec<StashEntry>> {
