@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use futures::StreamExt;
 use futures::stream::BoxStream;
 use gitapi_core::porcelain::pick::Pick;
@@ -76,6 +77,10 @@ impl ShellBackend {
 fn signer(inner: &Inner) -> Option<Arc<SshSigner>> {
     inner.config.signer.clone()
 }
+
+/// The largest blob read whole from the warm `cat-file` pool; larger ones stream from a
+/// process of their own.
+const IN_PROCESS_MAX: u64 = 1024 * 1024;
 
 #[async_trait]
 impl GitBackend for ShellBackend {
@@ -313,22 +318,42 @@ impl GitBackend for ShellBackend {
             .await
     }
 
-    /// Streams `git cat-file blob <oid>`'s stdout in chunks of at most 64 KiB: memory holds one
-    /// chunk, the process runs under the caller's deadline and is killed when the stream is
-    /// dropped early.
+    /// A blob up to [`IN_PROCESS_MAX`] is read whole from the warm `cat-file` pool together
+    /// with its header (one exchange, no process started) and handed out in chunks. A larger
+    /// one streams `git cat-file blob <oid>`'s stdout in chunks of at most 64 KiB: memory holds
+    /// one chunk, the process runs under the caller's deadline and is killed when the stream is
+    /// dropped early. (Starting a process per small blob cost 47 ms p50 on the load tool.)
     async fn stream_blob(&self, r: &RepoName, blob: BlobRef) -> Result<BlobStream> {
-        let header = self.blob_header(r, blob).await?;
-        let chunks = gitapi_gitcmd::Git::in_repo(
-            &self.inner.layout.repo_dir(r),
-            gitapi_gitcmd::Sub::CatFile,
-        )
-        .flag("blob")
-        .oid(header.oid)
-        .stream_stdout(
-            &self.inner.dog,
-            gitapi_gitcmd::STREAM_CHUNK,
-            Some(header.size),
-        )?;
+        let (header, small) = self
+            .with_repo(r, move |repo| {
+                let header = crate::tree_read::blob_header(repo, &blob)?;
+                if header.size > IN_PROCESS_MAX {
+                    return Ok((header, None));
+                }
+                let whole = crate::tree_read::read_blob(repo, &BlobRef::ByOid(header.oid))?;
+                Ok((header, Some(whole.content)))
+            })
+            .await?;
+        let chunks = match small {
+            Some(content) => {
+                let chunks: Vec<Result<Bytes>> = content
+                    .chunks(gitapi_gitcmd::STREAM_CHUNK)
+                    .map(|c| Ok(content.slice_ref(c)))
+                    .collect();
+                futures::stream::iter(chunks).boxed()
+            }
+            None => gitapi_gitcmd::Git::in_repo(
+                &self.inner.layout.repo_dir(r),
+                gitapi_gitcmd::Sub::CatFile,
+            )
+            .flag("blob")
+            .oid(header.oid)
+            .stream_stdout(
+                &self.inner.dog,
+                gitapi_gitcmd::STREAM_CHUNK,
+                Some(header.size),
+            )?,
+        };
         Ok(BlobStream {
             oid: header.oid,
             size: header.size,
