@@ -13,8 +13,9 @@
 //! ```
 //! use gitapi_core::cursor;
 //! let c = cursor::encode_key("refs/heads/main");
-//! assert_eq!(cursor::decode_key(&c).unwrap(), "refs/heads/main");
+//! assert_eq!(cursor::decode_key(&c)?, "refs/heads/main");
 //! assert!(cursor::decode_offset(&c).is_err());
+//! # Ok::<(), gitapi_core::Error>(())
 //! ```
 
 use base64::Engine as _;

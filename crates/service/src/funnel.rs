@@ -140,8 +140,7 @@ impl std::fmt::Debug for Op {
     }
 }
 
-pub(crate) fn timeout_error(what: &str, deadline: Deadline) -> Error {
-    let _ = deadline;
+pub(crate) fn timeout_error(what: &str) -> Error {
     Error::new(
         ErrorKind::Timeout,
         format!("{what} ran past the request's deadline and was stopped"),
@@ -222,7 +221,7 @@ impl RepoService {
             Some(left) => tokio::time::timeout(left, lock)
                 .instrument(span.clone())
                 .await
-                .map_err(|_| timeout_error(name, deadline))?,
+                .map_err(|_| timeout_error(name))?,
             None => lock.instrument(span.clone()).await,
         };
         let e = self.lease();
@@ -262,7 +261,7 @@ impl Op {
         let out = match (self.kind, deadline.remaining()) {
             (OpKind::Read, Some(left)) => tokio::time::timeout(left, fut)
                 .await
-                .unwrap_or_else(|_| Err(timeout_error(self.name, self.deadline))),
+                .unwrap_or_else(|_| Err(timeout_error(self.name))),
             _ => fut.await,
         };
         if let Err(e) = &out {
@@ -378,7 +377,7 @@ impl<T> Stream for Held<T> {
         if let Some(sleep) = &mut this.sleep
             && sleep.as_mut().poll(cx).is_ready()
         {
-            let err = timeout_error(op.name, op.deadline);
+            let err = timeout_error(op.name);
             if let Some(op) = this.op.take() {
                 op.record(Outcome::Err(ErrorKind::Timeout));
             }

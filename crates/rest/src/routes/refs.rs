@@ -62,11 +62,6 @@ async fn list_refs(
             );
         }
     };
-    if let Some(p) = &q.prefix
-        && (!p.starts_with("refs/") || p.len() > 1024 || p.bytes().any(|b| b < 0x20))
-    {
-        return Err(Error::invalid(format!("prefix {p:?} is not a ref name prefix")).into());
-    }
     let page = s
         .svc
         .list_refs(
