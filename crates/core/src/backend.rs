@@ -1,8 +1,8 @@
 //! The engine trait: every Git operation of the product, grouped by area.
 
 use async_trait::async_trait;
+use futures::TryStreamExt;
 use futures::stream::BoxStream;
-use futures::{StreamExt, TryStreamExt};
 
 use crate::diff::{Diff, DiffId};
 use crate::error::Result;
@@ -142,17 +142,12 @@ pub trait GitBackend: Send + Sync + std::fmt::Debug {
     /// Reads a blob as a stream of chunks.
     async fn stream_blob(&self, repo: &RepoName, blob: BlobRef) -> Result<BlobStream> {
         let b = self.read_blob(repo, blob).await?;
-        let chunks: Vec<Result<bytes::Bytes>> = b
-            .content
-            .chunks(64 * 1024)
-            .map(|c| Ok(b.content.slice_ref(c)))
-            .collect();
-        Ok(BlobStream {
+        let header = BlobHeader {
             oid: b.oid,
             size: b.size,
             mode: b.mode,
-            chunks: futures::stream::iter(chunks).boxed(),
-        })
+        };
+        Ok(BlobStream::from_bytes(header, b.content))
     }
     /// Applies one edit to a workspace (a work-tree file write, or an index change) under the
     /// workspace's lock. The seven edit operations below are this one call with a

@@ -505,6 +505,26 @@ pub struct BlobStream {
     pub chunks: futures::stream::BoxStream<'static, crate::Result<Bytes>>,
 }
 
+impl BlobStream {
+    /// The largest chunk a blob stream yields.
+    pub const CHUNK: usize = 64 * 1024;
+
+    /// A stream over content already in memory: chunks of at most [`BlobStream::CHUNK`]
+    /// bytes, each a slice of `content` (no copy).
+    pub fn from_bytes(header: BlobHeader, content: Bytes) -> Self {
+        let chunks: Vec<crate::Result<Bytes>> = content
+            .chunks(Self::CHUNK)
+            .map(|c| Ok(content.slice_ref(c)))
+            .collect();
+        Self {
+            oid: header.oid,
+            size: header.size,
+            mode: header.mode,
+            chunks: futures::StreamExt::boxed(futures::stream::iter(chunks)),
+        }
+    }
+}
+
 impl std::fmt::Debug for BlobStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BlobStream")

@@ -1,4 +1,4 @@
-//! Blob content as a stream of chunks of at most [`STREAM_CHUNK`] bytes, never more than
+//! Blob content as a stream of chunks of at most [`gitapi_gitcmd::STREAM_CHUNK`] bytes, never more than
 //! [`IN_PROCESS_MAX`] of a blob in memory.
 //!
 //! - A blob up to 1 MiB is read whole in process (libgit2 reads loose and packed objects
@@ -10,10 +10,7 @@
 //!   the whole compressed file while it inflates (a 64 MiB blob of incompressible bytes raised
 //!   the resident set by 65 MB), so neither of its paths bounds memory for a large blob.
 
-use bytes::Bytes;
-use futures::StreamExt;
 use gitapi_core::{BlobRef, BlobStream, RepoName, Result};
-use gitapi_gitcmd::{Git, STREAM_CHUNK, Sub};
 
 use crate::Git2Backend;
 
@@ -37,23 +34,12 @@ pub(crate) async fn stream_blob(
             Ok((header, Some(whole.content)))
         })
         .await?;
-    let chunks = match small {
-        Some(content) => {
-            let chunks: Vec<Result<Bytes>> = content
-                .chunks(STREAM_CHUNK)
-                .map(|c| Ok(content.slice_ref(c)))
-                .collect();
-            futures::stream::iter(chunks).boxed()
-        }
-        None => Git::in_repo(&engine.inner.layout.repo_dir(repo), Sub::CatFile)
-            .flag("blob")
-            .oid(header.oid)
-            .stream_stdout(&engine.inner.dog, STREAM_CHUNK, Some(header.size))?,
-    };
-    Ok(BlobStream {
-        oid: header.oid,
-        size: header.size,
-        mode: header.mode,
-        chunks,
-    })
+    match small {
+        Some(content) => Ok(BlobStream::from_bytes(header, content)),
+        None => gitapi_gitcmd::stream_blob(
+            &engine.inner.dog,
+            &engine.inner.layout.repo_dir(repo),
+            header,
+        ),
+    }
 }

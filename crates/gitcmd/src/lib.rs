@@ -43,4 +43,25 @@ pub use process::Process;
 pub use watchdog::{Tick, WatchGuard, Watchdog};
 
 /// The largest chunk a blob stream hands out.
-pub const STREAM_CHUNK: usize = 64 * 1024;
+pub const STREAM_CHUNK: usize = gitapi_core::BlobStream::CHUNK;
+
+/// Streams a blob's content from `git cat-file blob <oid>` in the repository at `git_dir`:
+/// chunks of at most [`STREAM_CHUNK`] bytes, the process under the caller's deadline and
+/// killed when the stream is dropped early, a short output an error. How both engines stream
+/// a blob too large to hold.
+pub fn stream_blob(
+    dog: &Watchdog,
+    git_dir: &std::path::Path,
+    header: gitapi_core::BlobHeader,
+) -> gitapi_core::Result<gitapi_core::BlobStream> {
+    let chunks = Git::in_repo(git_dir, Sub::CatFile)
+        .flag("blob")
+        .oid(header.oid)
+        .stream_stdout(dog, STREAM_CHUNK, Some(header.size))?;
+    Ok(gitapi_core::BlobStream {
+        oid: header.oid,
+        size: header.size,
+        mode: header.mode,
+        chunks,
+    })
+}

@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use bytes::Bytes;
 use futures::StreamExt;
 use futures::stream::BoxStream;
 use gitapi_core::porcelain::pick::Pick;
@@ -334,32 +333,12 @@ impl GitBackend for ShellBackend {
                 Ok((header, Some(whole.content)))
             })
             .await?;
-        let chunks = match small {
-            Some(content) => {
-                let chunks: Vec<Result<Bytes>> = content
-                    .chunks(gitapi_gitcmd::STREAM_CHUNK)
-                    .map(|c| Ok(content.slice_ref(c)))
-                    .collect();
-                futures::stream::iter(chunks).boxed()
+        match small {
+            Some(content) => Ok(BlobStream::from_bytes(header, content)),
+            None => {
+                gitapi_gitcmd::stream_blob(&self.inner.dog, &self.inner.layout.repo_dir(r), header)
             }
-            None => gitapi_gitcmd::Git::in_repo(
-                &self.inner.layout.repo_dir(r),
-                gitapi_gitcmd::Sub::CatFile,
-            )
-            .flag("blob")
-            .oid(header.oid)
-            .stream_stdout(
-                &self.inner.dog,
-                gitapi_gitcmd::STREAM_CHUNK,
-                Some(header.size),
-            )?,
-        };
-        Ok(BlobStream {
-            oid: header.oid,
-            size: header.size,
-            mode: header.mode,
-            chunks,
-        })
+        }
     }
 
     async fn edit_workspace(
