@@ -62,6 +62,8 @@ pub enum Sub {
     Gc,
     /// `git hash-object`.
     HashObject,
+    /// `git index-pack` (a pushed pack, into a quarantine).
+    IndexPack,
     /// `git init`.
     Init,
     /// `git log` (only for `--follow`).
@@ -86,6 +88,8 @@ pub enum Sub {
     SymbolicRef,
     /// `git update-index`.
     UpdateIndex,
+    /// `git upload-pack` (Smart HTTP fetch and clone).
+    UploadPack,
     /// `git update-ref`.
     UpdateRef,
     /// `git version`.
@@ -114,6 +118,7 @@ impl Sub {
             Self::ForEachRef => "for-each-ref",
             Self::Gc => "gc",
             Self::HashObject => "hash-object",
+            Self::IndexPack => "index-pack",
             Self::Init => "init",
             Self::Log => "log",
             Self::LsFiles => "ls-files",
@@ -126,6 +131,7 @@ impl Sub {
             Self::Status => "status",
             Self::SymbolicRef => "symbolic-ref",
             Self::UpdateIndex => "update-index",
+            Self::UploadPack => "upload-pack",
             Self::UpdateRef => "update-ref",
             Self::Version => "version",
             Self::WriteTree => "write-tree",
@@ -223,6 +229,15 @@ impl EnvVar {
     }
 }
 
+/// Where a pushed pack's objects go until the push is accepted: git's own quarantine variables
+/// (`GIT_OBJECT_DIRECTORY` is the quarantine, the repository's objects its alternate, and
+/// `GIT_QUARANTINE_PATH` makes git refuse to move refs while it is set).
+#[derive(Debug, Clone)]
+struct QuarantineEnv {
+    objects: PathBuf,
+    alternate: PathBuf,
+}
+
 /// Config every command gets: hooks off, durable writes, no pager, no prompts for protocols
 /// other than the ones clone allows, a ref lock that waits for another writer a little.
 const BASE_CONFIG: &[&str] = &[
@@ -258,6 +273,8 @@ pub struct Git {
     limit: Option<Duration>,
     caller: Deadline,
     internal_pathspecs: bool,
+    quarantine: Option<QuarantineEnv>,
+    protocol_v2: bool,
 }
 
 impl Git {
@@ -277,6 +294,8 @@ impl Git {
             limit: (sub != Sub::UpdateRef).then_some(DEFAULT_LIMIT),
             caller: Deadline::current(),
             internal_pathspecs: false,
+            quarantine: None,
+            protocol_v2: false,
         }
     }
 
@@ -361,6 +380,23 @@ impl Git {
     /// always literal.
     pub fn internal_pathspecs(mut self) -> Self {
         self.internal_pathspecs = true;
+        self
+    }
+
+    /// Runs with new objects written to the quarantine directory `objects` (inside the
+    /// repository's `objects/`) and the repository's own objects, `alternate`, readable beside
+    /// them; git refuses ref updates while this is set.
+    pub fn quarantine(mut self, objects: &Path, alternate: &Path) -> Self {
+        self.quarantine = Some(QuarantineEnv {
+            objects: objects.to_path_buf(),
+            alternate: alternate.to_path_buf(),
+        });
+        self
+    }
+
+    /// Speaks protocol version 2 (`GIT_PROTOCOL=version=2`), for `upload-pack`.
+    pub fn protocol_v2(mut self) -> Self {
+        self.protocol_v2 = true;
         self
     }
 
@@ -461,6 +497,14 @@ impl Git {
         }
         for (k, v) in &self.env {
             cmd.env(k.as_str(), v);
+        }
+        if let Some(q) = &self.quarantine {
+            cmd.env("GIT_OBJECT_DIRECTORY", &q.objects)
+                .env("GIT_ALTERNATE_OBJECT_DIRECTORIES", &q.alternate)
+                .env("GIT_QUARANTINE_PATH", &q.objects);
+        }
+        if self.protocol_v2 {
+            cmd.env("GIT_PROTOCOL", "version=2");
         }
         if let Location::GitDir(d) = &self.location {
             // Relative revisions (`HEAD:./x`) must never resolve against the server's cwd.
@@ -643,7 +687,44 @@ impl Git {
     ) -> Result<futures::stream::BoxStream<'static, Result<bytes::Bytes>>> {
         self.check_caller()?;
         let until = self.kill_at();
-        crate::stream::start(self.command(), self.sub, dog, until, chunk, expected_len)
+        crate::stream::start(
+            self.command(),
+            self.sub,
+            dog,
+            until,
+            crate::stream::Io {
+                chunk,
+                expected_len,
+                input: None,
+            },
+        )
+    }
+
+    /// Starts the command with `input` streamed into its stdin (as the consumer of the output
+    /// polls) and streams its stdout in chunks of at most `chunk` bytes: a pack goes through
+    /// without ever being held whole. The stream ends with an error when the input fails (its
+    /// error is the answer), when git exits non-zero (with the end of its stderr), or at the
+    /// deadline (`Timeout`); dropping it kills the process. Must be called inside a tokio
+    /// runtime.
+    pub fn pipe(
+        self,
+        dog: &Watchdog,
+        chunk: usize,
+        input: futures::stream::BoxStream<'static, Result<bytes::Bytes>>,
+    ) -> Result<futures::stream::BoxStream<'static, Result<bytes::Bytes>>> {
+        self.check_caller()?;
+        let until = self.kill_at();
+        crate::stream::start(
+            self.command(),
+            self.sub,
+            dog,
+            until,
+            crate::stream::Io {
+                chunk,
+                expected_len: None,
+                input: Some(input),
+            },
+        )
     }
 }
 

@@ -15,6 +15,10 @@ use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
+mod quarantine;
+
+pub use quarantine::Quarantine;
+
 use bytes::Bytes;
 use gitapi_core::porcelain::workspace_edit::WorkTreeFiles;
 use gitapi_core::{
