@@ -205,7 +205,20 @@ impl Principal {
     }
 }
 
-/// Checks bearer tokens.
+/// The token of HTTP Basic credentials, as git's credential helpers send it: the password
+/// (any user name), or the user name when the password is empty (`https://TOKEN@host/`).
+fn basic_secret(encoded: &[u8]) -> Option<Vec<u8>> {
+    use base64::Engine;
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim_ascii())
+        .ok()?;
+    let colon = raw.iter().position(|b| *b == b':')?;
+    let (user, pass) = (&raw[..colon], &raw[colon + 1..]);
+    let secret = if pass.is_empty() { user } else { pass };
+    (!secret.is_empty()).then(|| secret.to_vec())
+}
+
+/// Checks tokens, sent as `Bearer` or as HTTP Basic credentials.
 #[derive(Debug, Clone, Default)]
 pub struct Authenticator {
     grants: Vec<TokenGrant>,
@@ -222,7 +235,8 @@ impl Authenticator {
         self.grants.is_empty()
     }
 
-    /// Authenticates the value of an `Authorization` header (`Bearer <token>`).
+    /// Authenticates the value of an `Authorization` header: `Bearer <token>`, or HTTP Basic
+    /// with the token as the password (what git sends from its credential helpers).
     ///
     /// In open local mode every caller is [`Principal::Open`], header or not. Otherwise a
     /// missing or unknown token is `Unauthenticated`.
@@ -236,11 +250,26 @@ impl Authenticator {
                 format!("authentication failed: {why}"),
             )
         };
-        let header = authorization.ok_or_else(|| unauthenticated("no bearer token"))?;
-        let secret = header
+        let header = authorization.ok_or_else(|| unauthenticated("no token"))?;
+        let basic;
+        let secret: &[u8] = if let Some(b) = header
             .strip_prefix(b"Bearer ")
             .or_else(|| header.strip_prefix(b"bearer "))
-            .ok_or_else(|| unauthenticated("the Authorization header is not a bearer token"))?;
+        {
+            b
+        } else if let Some(b) = header
+            .strip_prefix(b"Basic ")
+            .or_else(|| header.strip_prefix(b"basic "))
+        {
+            basic = basic_secret(b).ok_or_else(|| {
+                unauthenticated("the Basic credentials are not base64 of user:token")
+            })?;
+            &basic
+        } else {
+            return Err(unauthenticated(
+                "the Authorization header is neither a bearer token nor Basic credentials",
+            ));
+        };
         let digest: [u8; 32] = Sha256::digest(secret).into();
         // Compare with every grant, without stopping at a match, so the time taken does not
         // depend on which token (if any) matched.
@@ -293,6 +322,17 @@ mod tests {
         let err = auth.authenticate(None).err();
         assert_eq!(err.map(|e| e.kind()), Some(ErrorKind::Unauthenticated));
         let err = auth.authenticate(Some(b"Basic abc")).err();
+        assert_eq!(err.map(|e| e.kind()), Some(ErrorKind::Unauthenticated));
+        // What git sends from a credential helper: user:token, or token as the user name.
+        use base64::Engine;
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        for creds in ["git:0123456789abcdef-secret", "0123456789abcdef-secret:"] {
+            let header = format!("Basic {}", b64(creds));
+            let who = auth.authenticate(Some(header.as_bytes()))?;
+            assert!(who.allows(Scope::Write, "team-a"), "{creds}");
+        }
+        let header = format!("Basic {}", b64("git:wrong-token-value-xx"));
+        let err = auth.authenticate(Some(header.as_bytes())).err();
         assert_eq!(err.map(|e| e.kind()), Some(ErrorKind::Unauthenticated));
         Ok(())
     }

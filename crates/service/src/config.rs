@@ -21,6 +21,18 @@ pub struct Limits {
     pub maintenance_deadline: Duration,
     /// The most commits one log page returns.
     pub max_log_page: usize,
+    /// How long one pack transfer (a clone, fetch or push over Smart HTTP) may run.
+    pub transfer_deadline: Duration,
+    /// The largest pack a push may send, in bytes.
+    pub max_push_bytes: u64,
+    /// Pack transfers running at once on the server.
+    pub max_transfers: usize,
+    /// Pack transfers running at once on one repository.
+    pub max_transfers_per_repo: usize,
+    /// Transfers that may wait for a slot; more are refused with `Unavailable` (503).
+    pub transfer_queue: usize,
+    /// Whether a push may carry push options (`git push -o`); off unless configured.
+    pub push_options: bool,
 }
 
 impl Default for Limits {
@@ -31,6 +43,12 @@ impl Default for Limits {
             deadline: Duration::from_secs(30),
             maintenance_deadline: Duration::from_secs(3600),
             max_log_page: 1000,
+            transfer_deadline: Duration::from_secs(1800),
+            max_push_bytes: 2 * 1024 * 1024 * 1024,
+            max_transfers: 8,
+            max_transfers_per_repo: 4,
+            transfer_queue: 64,
+            push_options: false,
         }
     }
 }

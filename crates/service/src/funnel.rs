@@ -57,6 +57,11 @@ pub enum OpKind {
     Write,
     /// Clone, mirror sync, gc: a write under the (long) maintenance deadline.
     Maintenance,
+    /// A Smart HTTP pack transfer (clone, fetch, push): no lock while the pack moves (git's
+    /// object store is safe to read while it is written, and a slow client must not hold up
+    /// every writer), the transfer deadline, and a transfer slot. A push takes the exclusive
+    /// lock only to check and move its refs ([`Op::exclusive`]).
+    Transfer,
 }
 
 impl OpKind {
@@ -66,6 +71,7 @@ impl OpKind {
             Self::Read => "read",
             Self::Write => "write",
             Self::Maintenance => "maintenance",
+            Self::Transfer => "transfer",
         }
     }
 }
@@ -99,6 +105,7 @@ pub trait Observer: Send + Sync + std::fmt::Debug {
 }
 
 enum RepoGuard {
+    None,
     Shared(#[allow(dead_code)] OwnedRwLockReadGuard<()>),
     Exclusive(#[allow(dead_code)] OwnedRwLockWriteGuard<()>),
 }
@@ -120,7 +127,8 @@ pub(crate) struct Op {
     landed: AtomicBool,
     events: EventBus,
     observers: Arc<[Arc<dyn Observer>]>,
-    _guard: RepoGuard,
+    locks: Arc<crate::locks::RepoLocks>,
+    guard: RepoGuard,
 }
 
 #[derive(Clone, Copy)]
@@ -169,6 +177,17 @@ impl RepoService {
         self.enter(cx, name, OpKind::Write, scope, repo).await
     }
 
+    /// Enters the funnel of a pack transfer: `scope`, no lock, the transfer deadline.
+    pub(crate) async fn transfer(
+        &self,
+        cx: &CallContext,
+        name: &'static str,
+        scope: Scope,
+        repo: &RepoName,
+    ) -> Result<Op> {
+        self.enter(cx, name, OpKind::Transfer, scope, repo).await
+    }
+
     /// Enters the write funnel for maintenance: exclusive lock, maintenance deadline.
     pub(crate) async fn maintain(
         &self,
@@ -203,12 +222,14 @@ impl RepoService {
         let own = match kind {
             OpKind::Read | OpKind::Write => limits.deadline,
             OpKind::Maintenance => limits.maintenance_deadline,
+            OpKind::Transfer => limits.transfer_deadline,
         };
         let deadline = cx.deadline().min(Deadline::after(own));
         let asked = Instant::now();
         let locks = self.locks();
         let lock = async {
             match kind {
+                OpKind::Transfer => RepoGuard::None,
                 OpKind::Read => RepoGuard::Shared(locks.read(repo).await),
                 OpKind::Write | OpKind::Maintenance => {
                     RepoGuard::Exclusive(locks.write(repo).await)
@@ -240,12 +261,38 @@ impl RepoService {
             landed: AtomicBool::new(false),
             events: self.events().clone(),
             observers: self.observers(),
-            _guard: guard,
+            locks: Arc::clone(locks),
+            guard,
         })
     }
 }
 
 impl Op {
+    /// Takes the repository's exclusive lock for the rest of the operation (a push, once its
+    /// pack is in quarantine, to check and move its refs), waiting at most until the deadline.
+    pub(crate) async fn exclusive(&mut self) -> Result<()> {
+        if matches!(self.guard, RepoGuard::Exclusive(_)) {
+            return Ok(());
+        }
+        self.guard = RepoGuard::None;
+        let asked = Instant::now();
+        let lock = self.locks.write(&self.repo);
+        let guard = match self.deadline.remaining() {
+            Some(left) => tokio::time::timeout(left, lock)
+                .await
+                .map_err(|_| timeout_error(self.name))?,
+            None => lock.await,
+        };
+        self.lock_wait += asked.elapsed();
+        self.guard = RepoGuard::Exclusive(guard);
+        Ok(())
+    }
+
+    /// The operation's deadline.
+    pub(crate) fn deadline(&self) -> Deadline {
+        self.deadline
+    }
+
     /// Runs one step of the operation (an engine call, a protection check) with the
     /// operation's deadline current, inside its span; see the module doc for what the
     /// deadline does to reads and writes.

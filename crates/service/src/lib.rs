@@ -46,6 +46,7 @@ mod policy;
 pub mod protect;
 pub mod remote;
 mod service;
+mod slots;
 
 pub use auth::{Authenticator, Principal, RepoPattern, Scope, TokenGrant};
 pub use config::{Limits, ServiceConfig};
@@ -53,6 +54,9 @@ pub use context::{CallContext, Door, RequestId};
 pub use events::{EventSubscription, RecvError, RefChangeKind, RefEvent};
 pub use funnel::{Observer, OpKind, OpRecord};
 pub use ops::RepoSource;
+pub use ops::transport::{
+    GitProtocol, PushCommand, PushReport, PushRequest, RefAdvertisement, UploadPack,
+};
 pub use protect::{ProtectionRule, Protections, RefPattern};
 pub use remote::{ResolveFuture, Resolver, check_remote, system_resolver};
 pub use service::{RepoService, ServiceBuilder};

@@ -144,34 +144,27 @@ impl RepoService {
         from: Option<Oid>,
         to: Oid,
     ) -> Result<()> {
-        let commits: Vec<Commit> = match from {
-            Some(from) => {
-                let query = LogQuery {
-                    limit: MAX_SIGNED_CHECK + 1,
-                    range: RevRange::TwoDot(Rev::from(from), Rev::from(to)),
-                    ..LogQuery::of(Rev::from(to))
-                };
-                op.run(async { op.e.log(repo, query).await?.try_collect().await })
-                    .await?
-            }
-            None => vec![op.run(op.e.get_commit(repo, &Rev::from(to))).await?],
-        };
-        if commits.len() > MAX_SIGNED_CHECK {
-            return Err(denied(name, "too many new commits to check for signatures"));
-        }
-        if let Some(c) = commits.iter().find(|c| c.signature.is_none()) {
-            return Err(denied(
-                name,
-                &format!("signed commits are required and {} is not signed", c.oid),
-            ));
-        }
-        Ok(())
+        check_signed_in(&History::Engine(op, repo), name, from, to).await
     }
 
     /// Checks one ref move from `current` to `new` (`None`: deletion) against the rules.
     pub(crate) async fn check_move(
         &self,
         op: &Op,
+        repo: &RepoName,
+        name: &RefName,
+        current: Option<Oid>,
+        new: Option<Oid>,
+    ) -> Result<()> {
+        self.check_move_in(&History::Engine(op, repo), repo, name, current, new)
+            .await
+    }
+
+    /// [`RepoService::check_move`] reading history from `history` (a push checks its
+    /// quarantine, where the pushed commits are).
+    pub(crate) async fn check_move_in(
+        &self,
+        history: &History<'_>,
         repo: &RepoName,
         name: &RefName,
         current: Option<Oid>,
@@ -184,10 +177,7 @@ impl RepoService {
         match (current, new) {
             (Some(_), None) if rules.no_deletion => Err(denied(name, "deletion is not allowed")),
             (Some(cur), Some(new)) if rules.no_force_push => {
-                let forward = op
-                    .run(op.e.is_ancestor(repo, &Rev::from(cur), &Rev::from(new)))
-                    .await
-                    .unwrap_or(false);
+                let forward = history.is_ancestor(cur, new).await.unwrap_or(false);
                 if !forward {
                     return Err(denied(
                         name,
@@ -195,12 +185,12 @@ impl RepoService {
                     ));
                 }
                 if rules.require_signed_commits {
-                    self.check_signed(op, repo, name, Some(cur), new).await?;
+                    check_signed_in(history, name, Some(cur), new).await?;
                 }
                 Ok(())
             }
             (cur, Some(new)) if rules.require_signed_commits => {
-                self.check_signed(op, repo, name, cur, new).await
+                check_signed_in(history, name, cur, new).await
             }
             _ => Ok(()),
         }
@@ -227,6 +217,73 @@ impl RepoService {
         }
         Ok(refs)
     }
+}
+
+/// Where a protection check reads history: the repository through the operation's engine, or
+/// a push's quarantine, where the pushed commits wait before they may enter the repository.
+pub(crate) enum History<'a> {
+    /// The repository, through the engine the operation leased.
+    Engine(&'a Op, &'a RepoName),
+    /// A push's quarantine, read by git with the repository as its alternate.
+    Pushed(&'a Op, &'a crate::ops::transport::Pushed),
+}
+
+impl History<'_> {
+    async fn is_ancestor(&self, ancestor: Oid, of: Oid) -> Result<bool> {
+        match self {
+            Self::Engine(op, repo) => {
+                op.run(op.e.is_ancestor(repo, &Rev::from(ancestor), &Rev::from(of)))
+                    .await
+            }
+            Self::Pushed(op, p) => op.run(p.is_ancestor(ancestor, of)).await,
+        }
+    }
+
+    /// The commits new in `from..to` (only `to` when `from` is `None`), at most `limit`, each
+    /// with whether it carries a signature.
+    async fn signed(&self, from: Option<Oid>, to: Oid, limit: usize) -> Result<Vec<(Oid, bool)>> {
+        match self {
+            Self::Engine(op, repo) => {
+                let commits: Vec<Commit> = match from {
+                    Some(from) => {
+                        let query = LogQuery {
+                            limit,
+                            range: RevRange::TwoDot(Rev::from(from), Rev::from(to)),
+                            ..LogQuery::of(Rev::from(to))
+                        };
+                        op.run(async { op.e.log(repo, query).await?.try_collect().await })
+                            .await?
+                    }
+                    None => vec![op.run(op.e.get_commit(repo, &Rev::from(to))).await?],
+                };
+                Ok(commits
+                    .into_iter()
+                    .map(|c| (c.oid, c.signature.is_some()))
+                    .collect())
+            }
+            Self::Pushed(op, p) => op.run(p.signed(from, to, limit)).await,
+        }
+    }
+}
+
+/// Checks that commits new in `from..to` (only `to` when `from` is `None`) carry signatures.
+async fn check_signed_in(
+    history: &History<'_>,
+    name: &RefName,
+    from: Option<Oid>,
+    to: Oid,
+) -> Result<()> {
+    let commits = history.signed(from, to, MAX_SIGNED_CHECK + 1).await?;
+    if commits.len() > MAX_SIGNED_CHECK {
+        return Err(denied(name, "too many new commits to check for signatures"));
+    }
+    if let Some((oid, _)) = commits.iter().find(|(_, signed)| !signed) {
+        return Err(denied(
+            name,
+            &format!("signed commits are required and {oid} is not signed"),
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ use crate::funnel::Observer;
 use crate::locks::RepoLocks;
 use crate::protect::ProtectionStore;
 use crate::remote::{Resolver, system_resolver};
+use crate::slots::TransferSlots;
 
 /// The one entry point every door calls.
 ///
@@ -34,11 +35,14 @@ struct Inner {
     layout: Layout,
     config: ServiceConfig,
     auth: Authenticator,
-    locks: RepoLocks,
+    locks: Arc<RepoLocks>,
     events: EventBus,
     protections: ProtectionStore,
     resolver: Resolver,
     observers: Arc<[Arc<dyn Observer>]>,
+    /// Kills the service's own git processes (pack transfers) at their deadline.
+    dog: gitapi_gitcmd::Watchdog,
+    slots: TransferSlots,
 }
 
 impl std::fmt::Debug for RepoService {
@@ -161,7 +165,7 @@ impl RepoService {
         self.inner.switch.lease()
     }
 
-    pub(crate) fn locks(&self) -> &RepoLocks {
+    pub(crate) fn locks(&self) -> &Arc<RepoLocks> {
         &self.inner.locks
     }
 
@@ -187,6 +191,14 @@ impl RepoService {
 
     pub(crate) fn resolver(&self) -> &Resolver {
         &self.inner.resolver
+    }
+
+    pub(crate) fn watchdog(&self) -> &gitapi_gitcmd::Watchdog {
+        &self.inner.dog
+    }
+
+    pub(crate) fn slots(&self) -> &TransferSlots {
+        &self.inner.slots
     }
 }
 
@@ -224,15 +236,23 @@ impl ServiceBuilder {
     pub fn build(self) -> RepoService {
         let layout = Layout::new(self.config.data_dir.clone());
         let protections = ProtectionStore::new(layout.root().join("state").join("protections"));
+        let limits = &self.config.limits;
+        let slots = TransferSlots::new(
+            limits.max_transfers,
+            limits.max_transfers_per_repo,
+            limits.transfer_queue,
+        );
         RepoService {
             inner: Arc::new(Inner {
                 switch: self.switch,
                 auth: Authenticator::new(self.config.tokens.clone()),
                 events: EventBus::new(self.config.event_capacity),
-                locks: RepoLocks::default(),
+                locks: Arc::new(RepoLocks::default()),
                 protections,
                 resolver: self.resolver.unwrap_or_else(system_resolver),
                 observers: self.observers.into(),
+                dog: gitapi_gitcmd::Watchdog::new(),
+                slots,
                 layout,
                 config: self.config,
             }),

@@ -7,6 +7,7 @@ mod history;
 mod merge;
 mod refs;
 mod repos;
+pub(crate) mod transport;
 mod workspaces;
 
 pub use repos::RepoSource;
