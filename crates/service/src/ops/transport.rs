@@ -244,7 +244,7 @@ impl RepoService {
         // Phase 1: the pack into quarantine, checked complete. No lock yet: a slow client
         // sending a big pack holds up nobody.
         if let Some(pack) = pack {
-            let limited = limit_stream(pack, self.limits().max_push_bytes);
+            let limited = limit_stream(pack, self.limits().max_push_bytes, "the pushed pack");
             if let Err(e) = op.run(pushed.index_pack(limited)).await {
                 if matches!(e.kind(), ErrorKind::TooLarge | ErrorKind::Timeout) {
                     return Err(e);
@@ -371,6 +371,7 @@ fn new_of(c: &PushCommand) -> Option<Oid> {
 fn limit_stream(
     s: BoxStream<'static, Result<Bytes>>,
     max: u64,
+    what: &'static str,
 ) -> BoxStream<'static, Result<Bytes>> {
     let mut seen = 0u64;
     s.map(move |chunk| {
@@ -379,7 +380,7 @@ fn limit_stream(
         if seen > max {
             return Err(Error::new(
                 ErrorKind::TooLarge,
-                format!("the pushed pack is over the limit of {max} bytes"),
+                format!("{what} is over the limit of {max} bytes"),
             ));
         }
         Ok(chunk)
