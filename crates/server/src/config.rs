@@ -102,6 +102,13 @@ struct LimitsSection {
     max_blob_bytes: Option<usize>,
     deadline_secs: Option<u64>,
     max_log_page: Option<usize>,
+    maintenance_deadline_secs: Option<u64>,
+    transfer_deadline_secs: Option<u64>,
+    max_push_bytes: Option<u64>,
+    max_transfers: Option<usize>,
+    max_transfers_per_repo: Option<usize>,
+    transfer_queue: Option<usize>,
+    push_options: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -298,6 +305,25 @@ impl Config {
         if l.deadline.is_zero() {
             return Err(invalid("deadline_secs", "0", "must be above 0"));
         }
+        for (key, d) in [
+            ("maintenance_deadline_secs", l.maintenance_deadline),
+            ("transfer_deadline_secs", l.transfer_deadline),
+        ] {
+            if d.is_zero() {
+                return Err(invalid(key, "0", "must be above 0"));
+            }
+        }
+        for (key, n) in [
+            ("max_transfers", l.max_transfers),
+            ("max_transfers_per_repo", l.max_transfers_per_repo),
+        ] {
+            if n == 0 {
+                return Err(invalid(key, "0", "must be above 0"));
+            }
+        }
+        if l.max_push_bytes == 0 {
+            return Err(invalid("max_push_bytes", "0", "must be above 0"));
+        }
         if l.max_log_page == 0 || l.max_log_page > 10_000 {
             return Err(invalid(
                 "max_log_page",
@@ -337,6 +363,27 @@ fn apply_limits(limits: &mut Limits, s: &LimitsSection) {
     }
     if let Some(v) = s.max_log_page {
         limits.max_log_page = v;
+    }
+    if let Some(v) = s.maintenance_deadline_secs {
+        limits.maintenance_deadline = Duration::from_secs(v);
+    }
+    if let Some(v) = s.transfer_deadline_secs {
+        limits.transfer_deadline = Duration::from_secs(v);
+    }
+    if let Some(v) = s.max_push_bytes {
+        limits.max_push_bytes = v;
+    }
+    if let Some(v) = s.max_transfers {
+        limits.max_transfers = v;
+    }
+    if let Some(v) = s.max_transfers_per_repo {
+        limits.max_transfers_per_repo = v;
+    }
+    if let Some(v) = s.transfer_queue {
+        limits.transfer_queue = v;
+    }
+    if let Some(v) = s.push_options {
+        limits.push_options = v;
     }
 }
 

@@ -1,6 +1,6 @@
 //! The gitapi server: the composition root. It validates the configuration, builds both
-//! engines, the engine switch and the service, mounts the doors (today the REST door,
-//! `gitapi-rest`) and serves them; the `gitapi` binary's library half.
+//! engines, the engine switch and the service, mounts the doors (REST, `gitapi-rest`, and
+//! Smart HTTP, `gitapi-smarthttp`) and serves them; the `gitapi` binary's library half.
 //!
 //! Order of operations: [`Config::load`] validates the file, environment and flags;
 //! [`build_service`] opens both engines behind the engine switch and the [`RepoService`]; [`app`] builds the router (every
@@ -32,7 +32,14 @@ use gitapi_service::RepoService;
 pub mod config;
 
 pub use config::{Config, ConfigError, EngineKind, Flags};
-pub use gitapi_rest::{ApiError, AppState, app, openapi};
+pub use gitapi_rest::{ApiError, AppState, openapi};
+
+/// Every door over one service: REST (`/v1`, `/openapi.json`, `/healthz`, `/readyz`) and Git's
+/// Smart HTTP (`/{repo}.git/info/refs`, `/{repo}.git/git-upload-pack`,
+/// `/{repo}.git/git-receive-pack`).
+pub fn app(svc: RepoService) -> Router {
+    gitapi_smarthttp::routes(svc.clone()).merge(gitapi_rest::app(svc))
+}
 
 /// Why the server stopped with an error.
 #[derive(Debug, thiserror::Error)]
