@@ -33,3 +33,20 @@ if [[ "$installed" != "$VALIDATOR_VERSION" ]]; then
 fi
 "$venv/bin/openapi-spec-validator" --help >/dev/null
 echo "setup-tools: $venv/bin/openapi-spec-validator ($VALIDATOR_VERSION) ready"
+
+# isomorphic-git from npm: a second Smart HTTP client the tests clone and push with
+# (tests/smart_http/clients.rs). Pinned, installed into .tools/node without touching the system.
+ISOGIT_VERSION="1.44.19"
+node_dir=".tools/node"
+if command -v npm >/dev/null 2>&1; then
+  have="$(node -e "try{console.log(require('./$node_dir/node_modules/isomorphic-git/package.json').version)}catch(e){}" 2>/dev/null || true)"
+  if [[ "$have" != "$ISOGIT_VERSION" ]]; then
+    echo "setup-tools: installing isomorphic-git $ISOGIT_VERSION into $node_dir"
+    mkdir -p "$node_dir"
+    (cd "$node_dir" && [[ -f package.json ]] || echo '{"private":true}' > package.json)
+    npm install --silent --no-audit --no-fund --prefix "$node_dir" "isomorphic-git@$ISOGIT_VERSION"
+  fi
+  echo "setup-tools: isomorphic-git $ISOGIT_VERSION ready in $node_dir"
+else
+  echo "setup-tools: npm not found; the isomorphic-git test will fail (install nodejs and npm)" >&2
+fi
