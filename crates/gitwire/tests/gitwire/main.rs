@@ -7,6 +7,7 @@
 
 mod cli;
 mod corpus;
+mod gitapi;
 mod protocol;
 mod read;
 mod support;
