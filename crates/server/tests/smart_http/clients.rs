@@ -292,3 +292,69 @@ async fn isomorphic_git_clones_and_pushes() {
     assert_eq!(res.text().await.expect("text"), "from isomorphic-git\n");
     fsck(&git, &server.repo_dir("iso"));
 }
+
+fn pkt(out: &mut Vec<u8>, line: &str) {
+    out.extend_from_slice(format!("{:04x}{line}\n", line.len() + 5).as_bytes());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gzip_bodies_and_object_info_over_protocol_v2() {
+    use std::io::Write;
+    let server = Server::start(None);
+    let http = http();
+    create_repo(&http, &server.base, "v2", None).await;
+    let git = Git::new();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let work = work_repo(&git, &tmp.path().join("work"));
+    let url = server.url("v2", None);
+    git_ok(&git, work.dir(), &["push", "-q", &url, "main", "v1"]);
+
+    // ls-refs, gzip-compressed as git sends large requests.
+    let mut body = Vec::new();
+    pkt(&mut body, "command=ls-refs");
+    body.extend_from_slice(b"0001");
+    pkt(&mut body, "peel");
+    pkt(&mut body, "ref-prefix refs/tags/");
+    body.extend_from_slice(b"0000");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&body).expect("gzip");
+    let res = http
+        .post(format!("{url}/git-upload-pack"))
+        .header("git-protocol", "version=2")
+        .header("content-type", "application/x-git-upload-pack-request")
+        .header("content-encoding", "gzip")
+        .body(gz.finish().expect("gzip"))
+        .send()
+        .await
+        .expect("POST ls-refs");
+    assert_eq!(res.status().as_u16(), 200);
+    let text = res.text().await.expect("text");
+    let tag = git.run(work.dir(), &["rev-parse", "v1"]);
+    let peeled = git.run(work.dir(), &["rev-parse", "v1^{}"]);
+    let line = format!("{} refs/tags/v1 peeled:{}\n", tag.trim(), peeled.trim());
+    assert_eq!(text, format!("{:04x}{line}0000", line.len() + 4));
+
+    // object-info: the size of a blob, as git cat-file -s says.
+    let blob = git.run(work.dir(), &["rev-parse", "main:src/b.txt"]);
+    let mut body = Vec::new();
+    pkt(&mut body, "command=object-info");
+    body.extend_from_slice(b"0001");
+    pkt(&mut body, "size");
+    pkt(&mut body, &format!("oid {}", blob.trim()));
+    body.extend_from_slice(b"0000");
+    let res = http
+        .post(format!("{url}/git-upload-pack"))
+        .header("git-protocol", "version=2")
+        .header("content-type", "application/x-git-upload-pack-request")
+        .body(body)
+        .send()
+        .await
+        .expect("POST object-info");
+    assert_eq!(res.status().as_u16(), 200);
+    let text = res.text().await.expect("text");
+    let size = git.run(work.dir(), &["cat-file", "-s", blob.trim()]);
+    assert!(
+        text.contains(&format!("{} {}", blob.trim(), size.trim())),
+        "{text}"
+    );
+}

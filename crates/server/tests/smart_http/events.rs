@@ -134,3 +134,121 @@ async fn a_push_over_the_size_limit_is_refused_and_leaves_nothing() {
     let _ = stop_tx.send(());
     let _ = served.await;
 }
+
+/// An in-process server over `config_text`, with its base URL and a stop handle.
+async fn in_process(
+    config_text: &str,
+) -> (
+    String,
+    tempfile::TempDir,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<Result<(), gitapi_server::ServeError>>,
+) {
+    let data = tempfile::tempdir().expect("tempdir");
+    let config = gitapi_server::Config::load(
+        Some(config_text),
+        &Default::default(),
+        &gitapi_server::Flags {
+            data_dir: Some(data.path().to_path_buf()),
+            ..Default::default()
+        },
+    )
+    .expect("config");
+    let svc = gitapi_server::build_service(&config);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let served = tokio::spawn(gitapi_server::serve(
+        listener,
+        gitapi_server::app(svc),
+        async {
+            let _ = stop_rx.await;
+        },
+    ));
+    (base, data, stop_tx, served)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transfers_over_the_cap_get_503_with_retry_after_and_later_succeed() {
+    let (base, _data, stop, served) =
+        in_process("version = 1\n[limits]\nmax_transfers = 1\ntransfer_queue = 0\n").await;
+    let http = http();
+    create_repo(&http, &base, "busy", None).await;
+    let git = Git::new();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let work = work_repo(&git, &tmp.path().join("work"));
+    let url = format!("{base}/busy.git");
+    let (g, dir, u) = (git.clone(), work.dir().to_path_buf(), url.clone());
+    tokio::task::spawn_blocking(move || git_ok(&g, &dir, &["push", "-q", &u, "main"]))
+        .await
+        .expect("push");
+
+    // A fetch whose request body never ends holds the only transfer slot.
+    let (body_tx, body_rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(1);
+    let stalled = {
+        let http = http.clone();
+        let url = url.clone();
+        tokio::spawn(async move {
+            let body =
+                reqwest::Body::wrap_stream(futures::stream::unfold(body_rx, |mut rx| async {
+                    rx.recv().await.map(|item| (item, rx))
+                }));
+            http.post(format!("{url}/git-upload-pack"))
+                .header("content-type", "application/x-git-upload-pack-request")
+                .body(body)
+                .send()
+                .await
+        })
+    };
+    let post = |http: reqwest::Client, url: String| async move {
+        let mut body = Vec::new();
+        body.extend_from_slice(b"0000");
+        http.post(format!("{url}/git-upload-pack"))
+            .header("content-type", "application/x-git-upload-pack-request")
+            .body(body)
+            .send()
+            .await
+            .expect("POST")
+    };
+    // Once the stalled fetch holds the slot, the next one is refused at once.
+    let mut refused = None;
+    for _ in 0..500 {
+        let res = post(http.clone(), url.clone()).await;
+        if res.status().as_u16() == 503 {
+            refused = Some(res);
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    let refused = refused.expect("a transfer over the cap is refused");
+    assert_eq!(
+        refused
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
+        Some("1")
+    );
+    // The REST API is not held up by the transfers.
+    let res = http
+        .get(format!("{base}/v1/repos/busy/refs"))
+        .send()
+        .await
+        .expect("GET refs");
+    assert_eq!(res.status().as_u16(), 200);
+    // The stalled client goes away; its slot comes back.
+    drop(body_tx);
+    let _ = stalled.await;
+    let mut ok = false;
+    for _ in 0..500 {
+        if post(http.clone(), url.clone()).await.status().is_success() {
+            ok = true;
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    assert!(ok, "the slot is released when the stalled transfer ends");
+    let _ = stop.send(());
+    let _ = served.await;
+}
