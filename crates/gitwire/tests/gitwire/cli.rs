@@ -5,7 +5,8 @@ use std::path::Path;
 use crate::fixture_server;
 use crate::support::{GitServer, fixtures, git, writable_copy};
 
-async fn gitwire(args: &[&str]) -> (bool, String, String) {
+/// Runs the `gitwire` binary: success, stdout, stderr.
+pub(crate) async fn gitwire(args: &[&str]) -> (bool, String, String) {
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_gitwire"))
         .args(args)
         .env_remove("GITWIRE_TOKEN")

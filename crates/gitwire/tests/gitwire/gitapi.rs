@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use gitwire::{Client, ErrorKind, Signature, StagedWriter, WriterOptions};
 
+use crate::cli::gitwire;
 use crate::support::{fixtures, git, git_cmd};
 
 /// gitapi over a data directory holding a mirror of the `main.git` fixture.
@@ -76,20 +77,6 @@ impl Gitapi {
     fn url(&self) -> String {
         format!("{}/main.git", self.base)
     }
-}
-
-async fn gitwire(args: &[&str]) -> (bool, String, String) {
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_gitwire"))
-        .args(args)
-        .env_remove("GITWIRE_TOKEN")
-        .output()
-        .await
-        .expect("run gitwire");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 fn fsck(repo: &Path) {

@@ -223,3 +223,64 @@ pub(crate) fn work_repo(git: &Git, dir: &Path) -> gitapi_testkit::git::RepoBuild
 pub(crate) fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
+
+/// An in-process server over `config_text`, with its base URL and a stop handle.
+pub(crate) async fn in_process(
+    config_text: &str,
+) -> (
+    String,
+    tempfile::TempDir,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<Result<(), gitapi_server::ServeError>>,
+) {
+    let (base, _svc, data, stop, served) = in_process_service(config_text).await;
+    (base, data, stop, served)
+}
+
+/// [`in_process`], with the service (to subscribe to its events).
+pub(crate) async fn in_process_service(
+    config_text: &str,
+) -> (
+    String,
+    gitapi_service::RepoService,
+    tempfile::TempDir,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<Result<(), gitapi_server::ServeError>>,
+) {
+    let data = tempfile::tempdir().expect("tempdir");
+    let config = gitapi_server::Config::load(
+        Some(config_text),
+        &Default::default(),
+        &gitapi_server::Flags {
+            data_dir: Some(data.path().to_path_buf()),
+            ..Default::default()
+        },
+    )
+    .expect("config");
+    let svc = gitapi_server::build_service(&config);
+    let (base, stop_tx, served) = serve(svc.clone()).await;
+    (base, svc, data, stop_tx, served)
+}
+
+/// Serves the doors over `svc` on a free loopback port.
+async fn serve(
+    svc: gitapi_service::RepoService,
+) -> (
+    String,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<Result<(), gitapi_server::ServeError>>,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let served = tokio::spawn(gitapi_server::serve(
+        listener,
+        gitapi_server::app(svc),
+        async {
+            let _ = stop_rx.await;
+        },
+    ));
+    (base, stop_tx, served)
+}

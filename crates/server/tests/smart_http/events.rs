@@ -11,26 +11,7 @@ use crate::common::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_push_publishes_one_event_per_moved_ref() {
-    let data = tempfile::tempdir().expect("tempdir");
-    let config = gitapi_server::Config::load(
-        None,
-        &Default::default(),
-        &gitapi_server::Flags {
-            data_dir: Some(data.path().to_path_buf()),
-            ..Default::default()
-        },
-    )
-    .expect("config");
-    let svc = gitapi_server::build_service(&config);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let app = gitapi_server::app(svc.clone());
-    let served = tokio::spawn(gitapi_server::serve(listener, app, async {
-        let _ = stop_rx.await;
-    }));
+    let (base, svc, _data, stop_tx, served) = in_process_service("version = 1\n").await;
     let http = http();
     create_repo(&http, &base, "ev", None).await;
     let cx = CallContext::new(Principal::Open, Door::Internal);
@@ -74,29 +55,8 @@ async fn a_push_publishes_one_event_per_moved_ref() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_push_over_the_size_limit_is_refused_and_leaves_nothing() {
-    let data = tempfile::tempdir().expect("tempdir");
-    let config = gitapi_server::Config::load(
-        Some("version = 1\n[limits]\nmax_push_bytes = 4096\n"),
-        &Default::default(),
-        &gitapi_server::Flags {
-            data_dir: Some(data.path().to_path_buf()),
-            ..Default::default()
-        },
-    )
-    .expect("config");
-    let svc = gitapi_server::build_service(&config);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let served = tokio::spawn(gitapi_server::serve(
-        listener,
-        gitapi_server::app(svc),
-        async {
-            let _ = stop_rx.await;
-        },
-    ));
+    let (base, data, stop_tx, served) =
+        in_process("version = 1\n[limits]\nmax_push_bytes = 4096\n").await;
     let http = http();
     create_repo(&http, &base, "small", None).await;
     let git = Arc::new(Git::new());
@@ -133,41 +93,6 @@ async fn a_push_over_the_size_limit_is_refused_and_leaves_nothing() {
     assert_eq!(packs, 0);
     let _ = stop_tx.send(());
     let _ = served.await;
-}
-
-/// An in-process server over `config_text`, with its base URL and a stop handle.
-async fn in_process(
-    config_text: &str,
-) -> (
-    String,
-    tempfile::TempDir,
-    tokio::sync::oneshot::Sender<()>,
-    tokio::task::JoinHandle<Result<(), gitapi_server::ServeError>>,
-) {
-    let data = tempfile::tempdir().expect("tempdir");
-    let config = gitapi_server::Config::load(
-        Some(config_text),
-        &Default::default(),
-        &gitapi_server::Flags {
-            data_dir: Some(data.path().to_path_buf()),
-            ..Default::default()
-        },
-    )
-    .expect("config");
-    let svc = gitapi_server::build_service(&config);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let served = tokio::spawn(gitapi_server::serve(
-        listener,
-        gitapi_server::app(svc),
-        async {
-            let _ = stop_rx.await;
-        },
-    ));
-    (base, data, stop_tx, served)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
