@@ -6,8 +6,17 @@ use gitapi_testkit::git::Git;
 use crate::common::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn git_clone_fetch_and_push_against_the_binary() {
-    let server = Server::start(None);
+async fn git_clone_fetch_and_push_against_the_binary_on_libgit2() {
+    clone_fetch_and_push("libgit2").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn git_clone_fetch_and_push_against_the_binary_on_the_git_cli_engine() {
+    clone_fetch_and_push("shell").await;
+}
+
+async fn clone_fetch_and_push(engine: &str) {
+    let server = Server::start_with(None, engine);
     let http = http();
     let base = server.base.clone();
     create_repo(&http, &base, "demo", None).await;

@@ -24,6 +24,11 @@ impl Drop for Server {
 impl Server {
     /// The binary on its defaults (open local mode), or with `config` (TOML) when given.
     pub(crate) fn start(config: Option<&str>) -> Self {
+        Self::start_with(config, "libgit2")
+    }
+
+    /// [`Server::start`] on the engine `engine` (`libgit2` or `shell`).
+    pub(crate) fn start_with(config: Option<&str>, engine: &str) -> Self {
         let data = tempfile::tempdir().expect("tempdir");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_gitapi"));
         cmd.args(["serve", "--listen", "127.0.0.1:0", "--data"])
@@ -31,6 +36,7 @@ impl Server {
             .env_remove("GITAPI_LISTEN")
             .env_remove("GITAPI_DATA_DIR")
             .env("RUST_LOG", "warn")
+            .env("GIT_BACKEND", engine)
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
         if let Some(text) = config {
