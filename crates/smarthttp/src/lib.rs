@@ -223,7 +223,20 @@ async fn upload_pack(
                     let ad = svc.advertise_refs(&cx, &repo).await?;
                     return Ok(answer(content_type, Body::from(args.answer(&ad))));
                 }
-                // Any other command goes to git whole: the packet read here goes first.
+                // The other advertised commands go to git whole, the packet read here first.
+                // Anything else is refused here: once git's answer streams, its status is 200.
+                Some(p @ Packet::Data(_))
+                    if !matches!(
+                        p.text(),
+                        Some(b"command=fetch") | Some(b"command=object-info")
+                    ) =>
+                {
+                    return Err(Error::invalid(format!(
+                        "unknown protocol v2 command {:?}",
+                        String::from_utf8_lossy(p.text().unwrap_or_default())
+                    ))
+                    .into());
+                }
                 Some(Packet::Data(d)) => {
                     let mut first = Vec::with_capacity(d.len() + 4);
                     pktline::put(&mut first, &d);

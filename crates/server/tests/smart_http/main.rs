@@ -7,4 +7,5 @@ mod auth;
 mod clients;
 mod common;
 mod events;
+mod hostile;
 mod protect;
