@@ -53,7 +53,10 @@ mod tests {
         assert_eq!(parse_timeout("10m"), Some(Duration::from_millis(10)));
         assert_eq!(parse_timeout("2S"), Some(Duration::from_secs(2)));
         assert_eq!(parse_timeout("1H"), Some(Duration::from_secs(3600)));
-        assert_eq!(parse_timeout("99999999n"), Some(Duration::from_nanos(99_999_999)));
+        assert_eq!(
+            parse_timeout("99999999n"),
+            Some(Duration::from_nanos(99_999_999))
+        );
         for bad in ["", "m", "123456789m", "10x", "-1S", "1.5S"] {
             assert_eq!(parse_timeout(bad), None, "{bad:?}");
         }

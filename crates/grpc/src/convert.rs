@@ -18,8 +18,8 @@ use gitapi_core::{
     DiffStatus, Error, FastForward, FileAction, FileMode, FileStatus, GcOutcome, InitOptions,
     LineOrigin, ListRefs, ListTree, LogQuery, Merge, MergeKind, MergeOutcome, ObjectKind, Oid,
     PageRequest, Person, PickCommit, Rebase, RebaseOutcome, RebaseStep, Ref, RefKind, RefName,
-    RefUpdate, RepoInfo, RepoName, RepoPath, Reset, ResetMode, ResetTarget, Result, Rev,
-    RevRange, Signature, Signing, StashEntry, StashSave, StatusEntry, TagAnnotation, TreeEntry,
+    RefUpdate, RepoInfo, RepoName, RepoPath, Reset, ResetMode, ResetTarget, Result, Rev, RevRange,
+    Signature, Signing, StashEntry, StashSave, StatusEntry, TagAnnotation, TreeEntry,
     WorkspaceInfo, WorkspaceName,
 };
 use gitapi_service::{
@@ -277,7 +277,9 @@ fn ff_from(v: i32) -> Result<FastForward> {
         Ok(pb::FastForward::Ff | pb::FastForward::Unspecified) => Ok(FastForward::Ff),
         Ok(pb::FastForward::NoFf) => Ok(FastForward::NoFf),
         Ok(pb::FastForward::FfOnly) => Ok(FastForward::FfOnly),
-        Err(_) => Err(Error::invalid(format!("fast-forward mode {v} is not known"))),
+        Err(_) => Err(Error::invalid(format!(
+            "fast-forward mode {v} is not known"
+        ))),
     }
 }
 
@@ -847,7 +849,12 @@ impl TryFrom<pb::Canary> for CanaryConfig {
         let mode = match pb::CanaryMode::try_from(c.mode) {
             Ok(pb::CanaryMode::Shadow | pb::CanaryMode::Unspecified) => CanaryMode::Shadow,
             Ok(pb::CanaryMode::Route) => CanaryMode::Route,
-            Err(_) => return Err(Error::invalid(format!("canary mode {} is not known", c.mode))),
+            Err(_) => {
+                return Err(Error::invalid(format!(
+                    "canary mode {} is not known",
+                    c.mode
+                )));
+            }
         };
         Ok(Self {
             fraction: c.fraction,
@@ -857,7 +864,9 @@ impl TryFrom<pb::Canary> for CanaryConfig {
 }
 
 fn by_engine<V: Copy>(m: &BTreeMap<EngineKind, V>, f: impl Fn(V) -> u64) -> HashMap<String, u64> {
-    m.iter().map(|(k, v)| (k.as_str().to_owned(), f(*v))).collect()
+    m.iter()
+        .map(|(k, v)| (k.as_str().to_owned(), f(*v)))
+        .collect()
 }
 
 fn engine_keyed<V>(
@@ -926,7 +935,12 @@ impl TryFrom<pb::RefChange> for RefEvent {
             Ok(pb::RefChangeKind::Created) => RefChangeKind::Created,
             Ok(pb::RefChangeKind::Updated) => RefChangeKind::Updated,
             Ok(pb::RefChangeKind::Deleted) => RefChangeKind::Deleted,
-            _ => return Err(Error::invalid(format!("ref change kind {} is not known", c.kind))),
+            _ => {
+                return Err(Error::invalid(format!(
+                    "ref change kind {} is not known",
+                    c.kind
+                )));
+            }
         };
         Ok(Self {
             repo: repo(&c.repository)?,
@@ -1303,12 +1317,7 @@ impl RepoRequest for pb::RebaseRequest {
             expected_tip: r.expected_tip.map(|o| o.to_string()),
             onto: r.onto.to_string(),
             upstream: text(r.upstream.as_ref()),
-            plan: r
-                .plan
-                .iter()
-                .flatten()
-                .map(pb::RebaseStep::from)
-                .collect(),
+            plan: r.plan.iter().flatten().map(pb::RebaseStep::from).collect(),
             committer: Some((&r.committer).into()),
         }
     }
@@ -1556,7 +1565,9 @@ impl TryFrom<pb::DiffOptions> for DiffOptions {
     fn try_from(o: pb::DiffOptions) -> Result<Self> {
         let d = DiffOptions::default();
         let threshold = match o.rename_threshold {
-            Some(t) => u8::try_from(t).map_err(|_| Error::invalid("renameThreshold is over 100"))?,
+            Some(t) => {
+                u8::try_from(t).map_err(|_| Error::invalid("renameThreshold is over 100"))?
+            }
             None => d.rename_threshold,
         };
         DiffOptions::new(
@@ -1780,15 +1791,17 @@ mod tests {
             text_s(),
             option::of(text_s()),
         )
-            .prop_map(|(oid, tree, parents, author, committer, message, signature)| Commit {
-                oid,
-                tree,
-                parents,
-                author,
-                committer,
-                message,
-                signature,
-            })
+            .prop_map(
+                |(oid, tree, parents, author, committer, message, signature)| Commit {
+                    oid,
+                    tree,
+                    parents,
+                    author,
+                    committer,
+                    message,
+                    signature,
+                },
+            )
     }
 
     fn action_s() -> impl Strategy<Value = FileAction> {
@@ -1802,10 +1815,8 @@ mod tests {
             ),
             path_s().prop_map(|path| FileAction::Delete { path }),
             (path_s(), path_s()).prop_map(|(from, to)| FileAction::Move { from, to }),
-            (path_s(), any::<bool>()).prop_map(|(path, executable)| FileAction::Chmod {
-                path,
-                executable
-            }),
+            (path_s(), any::<bool>())
+                .prop_map(|(path, executable)| FileAction::Chmod { path, executable }),
         ]
     }
 
@@ -1840,26 +1851,25 @@ mod tests {
             option::of(any::<u32>()),
             any::<bool>(),
         )
-            .prop_map(|(origin, content, old_lineno, new_lineno, no_newline)| DiffLine {
-                origin,
-                content,
-                old_lineno,
-                new_lineno,
-                no_newline,
-            });
-        let hunk = (
-            any::<(u32, u32, u32, u32)>(),
-            text_s(),
-            vec(line, 0..4),
-        )
-            .prop_map(|((os, ol, ns, nl), heading, lines)| Hunk {
+            .prop_map(
+                |(origin, content, old_lineno, new_lineno, no_newline)| DiffLine {
+                    origin,
+                    content,
+                    old_lineno,
+                    new_lineno,
+                    no_newline,
+                },
+            );
+        let hunk = (any::<(u32, u32, u32, u32)>(), text_s(), vec(line, 0..4)).prop_map(
+            |((os, ol, ns, nl), heading, lines)| Hunk {
                 old_start: os,
                 old_lines: ol,
                 new_start: ns,
                 new_lines: nl,
                 heading,
                 lines,
-            });
+            },
+        );
         let status = prop_oneof![
             Just(DiffStatus::Added),
             Just(DiffStatus::Deleted),
@@ -1878,7 +1888,15 @@ mod tests {
             vec(hunk, 0..3),
         )
             .prop_map(
-                |(status, (old_path, new_path), (old_mode, new_mode), (old_oid, new_oid), similarity, (binary, additions, deletions), hunks)| FileDiff {
+                |(
+                    status,
+                    (old_path, new_path),
+                    (old_mode, new_mode),
+                    (old_oid, new_oid),
+                    similarity,
+                    (binary, additions, deletions),
+                    hunks,
+                )| FileDiff {
                     status,
                     old_path,
                     new_path,

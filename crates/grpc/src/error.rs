@@ -90,7 +90,10 @@ pub fn error_of(status: &Status) -> Option<Error> {
         match a.type_url.strip_prefix(TYPE_PREFIX) {
             Some("google.rpc.ErrorInfo") => {
                 let info = tonic_types::pb::ErrorInfo::decode(a.value.as_slice()).ok()?;
-                kind = info.metadata.get("code").and_then(|c| ErrorKind::from_code(c));
+                kind = info
+                    .metadata
+                    .get("code")
+                    .and_then(|c| ErrorKind::from_code(c));
             }
             Some("gitapi.v1.RefMismatch") => {
                 let m = pb::RefMismatch::decode(a.value.as_slice()).ok()?;

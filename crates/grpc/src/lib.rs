@@ -93,7 +93,10 @@ pub const OPERATIONS: &[(&str, &[&str])] = &[
     ("commit_payload", &["CommitService/GetCommitPayload"]),
     (
         "commit_files",
-        &["CommitService/CommitFiles", "CommitService/UploadCommitFiles"],
+        &[
+            "CommitService/CommitFiles",
+            "CommitService/UploadCommitFiles",
+        ],
     ),
     ("commit_index", &["CommitService/CommitIndex"]),
     ("amend", &["CommitService/Amend"]),

@@ -129,10 +129,7 @@ impl AdminService for Handlers {
         )
     }
 
-    async fn unprotect(
-        &self,
-        req: Request<pb::UnprotectRequest>,
-    ) -> Answer<pb::UnprotectResponse> {
+    async fn unprotect(&self, req: Request<pb::UnprotectRequest>) -> Answer<pb::UnprotectResponse> {
         reply(
             async {
                 let cx = self.cx(&req)?;

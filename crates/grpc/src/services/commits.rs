@@ -100,9 +100,12 @@ impl CommitService for Handlers {
             async {
                 let cx = self.cx(&req)?;
                 let limits = self.svc.limits();
-                let (name, c) =
-                    assemble(req.into_inner(), limits.max_blob_bytes, limits.max_body_bytes)
-                        .await?;
+                let (name, c) = assemble(
+                    req.into_inner(),
+                    limits.max_blob_bytes,
+                    limits.max_body_bytes,
+                )
+                .await?;
                 let made = self.svc.commit_files(&cx, &name, c).await?;
                 Ok(pb::CommitFilesResponse {
                     commit: Some((&made).into()),

@@ -39,10 +39,7 @@ impl DiffService for Handlers {
                 let cx = self.cx(&req)?;
                 let r = req.into_inner();
                 let id = DiffId::from_string(r.id);
-                let d = self
-                    .svc
-                    .diff_by_id(&cx, &repo(&r.repository)?, &id)
-                    .await?;
+                let d = self.svc.diff_by_id(&cx, &repo(&r.repository)?, &id).await?;
                 Ok(file_by_file(d))
             }
             .await,
