@@ -1,6 +1,7 @@
 //! The gitapi server: the composition root. It validates the configuration, builds both
-//! engines, the engine switch and the service, mounts the doors (today the REST door,
-//! `gitapi-rest`) and serves them; the `gitapi` binary's library half.
+//! engines, the engine switch and the service, mounts the doors (the REST door, `gitapi-rest`,
+//! and beside it on the same port the gRPC door, `gitapi-grpc`) and serves them; the `gitapi`
+//! binary's library half.
 //!
 //! Order of operations: [`Config::load`] validates the file, environment and flags;
 //! [`build_service`] opens both engines behind the engine switch and the [`RepoService`]; [`app`] builds the router (every
@@ -198,7 +199,15 @@ pub async fn run(
     if let Some(source) = source {
         spawn_reloader(svc.clone(), source);
     }
-    serve(listener, app(svc), shutdown).await
+    // gRPC shares the port: requests with `content-type: application/grpc` go to its door.
+    let grpc = gitapi_grpc::GrpcDoor::new(svc.clone()).await;
+    let router = grpc.mount(app(svc));
+    let shutdown = async move {
+        shutdown.await;
+        // Health answers NOT_SERVING while in-flight requests drain.
+        grpc.drain().await;
+    };
+    serve(listener, router, shutdown).await
 }
 
 /// Serves an application on a listener until `shutdown` completes (in-flight requests finish).
