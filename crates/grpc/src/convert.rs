@@ -992,7 +992,7 @@ impl TryFrom<pb::FileAction> for FileAction {
         match a.action {
             Some(Action::Put(p)) => Ok(FileAction::Put {
                 path: path(&p.path)?,
-                content: p.content.into(),
+                content: p.content,
                 mode: mode_from(p.mode)?,
             }),
             Some(Action::Delete(d)) => Ok(FileAction::Delete {
@@ -2098,7 +2098,7 @@ mod tests {
         ) {
             request_round_trip::<pb::CreateTagRequest>(&r, &CreateTag {
                 name, target: target.clone(),
-                annotation: annotated.then(|| TagAnnotation { tagger, message }),
+                annotation: annotated.then_some(TagAnnotation { tagger, message }),
             });
             let updates: Vec<RefUpdate> = updates.into_iter()
                 .map(|(name, new, expected_old)| RefUpdate { name, new, expected_old }).collect();

@@ -165,7 +165,7 @@ impl AdminService for Handlers {
             let cx = self.cx(&req)?;
             let r = req.get_ref();
             let backend = engine_from(r.backend)?;
-            let canary = r.canary.clone().map(CanaryConfig::try_from).transpose()?;
+            let canary = r.canary.map(CanaryConfig::try_from).transpose()?;
             let s = self.svc.set_backend(&cx, backend, canary)?;
             Ok(pb::SetBackendResponse {
                 status: Some((&s).into()),
