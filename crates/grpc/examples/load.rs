@@ -1,8 +1,10 @@
 //! Load benchmark of the gRPC door beside the REST door: starts the server in process on
 //! 127.0.0.1 (one port, both doors), seeds a repository, then drives get-ref, read-blob and
-//! list-directory at concurrency 1 and 16 over gRPC (tonic, one HTTP/2 connection) and over
-//! REST (reqwest, HTTP/1.1 keep-alive, a connection per client), closed loop, and prints p50,
-//! p99, p99.9 and throughput for each, in the same run.
+//! list-directory at concurrency 1 and 16 over gRPC (tonic, one HTTP/2 connection), over REST
+//! (reqwest, HTTP/1.1 keep-alive, a connection per client) and over REST on HTTP/2 (reqwest,
+//! prior knowledge, one connection: the same transport as gRPC, so the difference between it
+//! and gRPC is the door's own cost), closed loop, and prints p50, p99, p99.9 and throughput
+//! for each, in the same run.
 //!
 //! ```text
 //! cargo run --release -p gitapi-grpc --example load -- [REQUESTS] [CONCURRENCY...]
@@ -207,27 +209,29 @@ async fn main() -> Result<(), Error> {
     seed(&ch).await?;
     let _ = rustls::crypto::ring::default_provider().install_default();
     let http = reqwest::Client::builder().http1_only().build()?;
+    let h2 = reqwest::Client::builder().http2_prior_knowledge().build()?;
 
     println!(
         "engine {engine}, {requests} requests per row, closed loop; gRPC: tonic over one HTTP/2 \
-         connection; REST: reqwest over HTTP/1.1 keep-alive"
+         connection; rest: reqwest over HTTP/1.1 keep-alive; rest-h2: reqwest over one HTTP/2 connection"
     );
     println!(
-        "{:<16} {:>4} {:>5} {:>9} {:>9} {:>9} {:>10}",
+        "{:<16} {:>4} {:>7} {:>9} {:>9} {:>9} {:>10}",
         "operation", "c", "door", "p50 ms", "p99 ms", "p99.9 ms", "req/s"
     );
     let grpc = grpc_calls(&ch);
     let rest = rest_calls(&http, &base);
+    let rest_h2 = rest_calls(&h2, &base);
     for &clients in &levels {
-        for ((name, g), (_, r)) in grpc.iter().zip(rest.iter()) {
-            for (door, call) in [("grpc", g), ("rest", r)] {
+        for (((name, g), (_, r)), (_, r2)) in grpc.iter().zip(rest.iter()).zip(rest_h2.iter()) {
+            for (door, call) in [("grpc", g), ("rest", r), ("rest-h2", r2)] {
                 // A short warm-up, so caches and connections are as hot for both doors.
                 drive(Arc::clone(call), 200, clients).await?;
                 let (mut lat, wall) = drive(Arc::clone(call), requests, clients).await?;
                 lat.sort_unstable();
                 let ms = |d: Duration| d.as_secs_f64() * 1000.0;
                 println!(
-                    "{:<16} {:>4} {:>5} {:>9.3} {:>9.3} {:>9.3} {:>10.0}",
+                    "{:<16} {:>4} {:>7} {:>9.3} {:>9.3} {:>9.3} {:>10.0}",
                     name,
                     clients,
                     door,
