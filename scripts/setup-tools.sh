@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Tools the tests need besides Rust and git, installed into the workspace (never system-wide):
 # a Python venv at .tools/venv with openapi-spec-validator, which checks the generated OpenAPI
-# document (tests/server/openapi.rs). Idempotent: a second run changes nothing.
+# document (tests/server/openapi.rs), and grpcio with its tools, reflection, status and health
+# packages, the gRPC client nobody here wrote (crates/grpc/tests). Idempotent: a second run
+# changes nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 VALIDATOR_VERSION="0.9.0"
+GRPCIO_VERSION="1.85.1"
 venv=".tools/venv"
 python="${PYTHON:-python3}"
 
@@ -33,6 +36,18 @@ if [[ "$installed" != "$VALIDATOR_VERSION" ]]; then
 fi
 "$venv/bin/openapi-spec-validator" --help >/dev/null
 echo "setup-tools: $venv/bin/openapi-spec-validator ($VALIDATOR_VERSION) ready"
+
+grpc_installed="$("$venv/bin/python" -m pip show grpcio-tools 2>/dev/null \
+  | sed -n "s/^Version: //p" || true)"
+if [[ "$grpc_installed" != "$GRPCIO_VERSION" ]]; then
+  echo "setup-tools: installing grpcio $GRPCIO_VERSION (tools, reflection, status, health)"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+    "grpcio==$GRPCIO_VERSION" "grpcio-tools==$GRPCIO_VERSION" \
+    "grpcio-reflection==$GRPCIO_VERSION" "grpcio-status==$GRPCIO_VERSION" \
+    "grpcio-health-checking==$GRPCIO_VERSION"
+fi
+"$venv/bin/python" -c "import grpc, grpc_tools.protoc, grpc_reflection, grpc_status, grpc_health"
+echo "setup-tools: grpcio $GRPCIO_VERSION ready in $venv"
 
 # isomorphic-git from npm: a second Smart HTTP client the tests clone and push with
 # (tests/smart_http/clients.rs). Pinned, installed into .tools/node without touching the system.

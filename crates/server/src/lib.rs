@@ -1,6 +1,7 @@
 //! The gitapi server: the composition root. It validates the configuration, builds both
-//! engines, the engine switch and the service, mounts the doors (REST, `gitapi-rest`, and
-//! Smart HTTP, `gitapi-smarthttp`) and serves them; the `gitapi` binary's library half.
+//! engines, the engine switch and the service, mounts the doors (REST, `gitapi-rest`, and Git's
+//! Smart HTTP, `gitapi-smarthttp`, and beside them on the same port the gRPC door,
+//! `gitapi-grpc`) and serves them; the `gitapi` binary's library half.
 //!
 //! Order of operations: [`Config::load`] validates the file, environment and flags;
 //! [`build_service`] opens both engines behind the engine switch and the [`RepoService`]; [`app`] builds the router (every
@@ -205,7 +206,15 @@ pub async fn run(
     if let Some(source) = source {
         spawn_reloader(svc.clone(), source);
     }
-    serve(listener, app(svc), shutdown).await
+    // gRPC shares the port: requests with `content-type: application/grpc` go to its door.
+    let grpc = gitapi_grpc::GrpcDoor::new(svc.clone()).await;
+    let router = grpc.mount(app(svc));
+    let shutdown = async move {
+        shutdown.await;
+        // Health answers NOT_SERVING while in-flight requests drain.
+        grpc.drain().await;
+    };
+    serve(listener, router, shutdown).await
 }
 
 /// Serves an application on a listener until `shutdown` completes (in-flight requests finish).
@@ -214,11 +223,12 @@ pub async fn serve(
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    // Answers go out as they are written: without TCP_NODELAY a streamed answer made of small
-    // writes (a pack's pkt-lines) waits for the client's delayed ACK, about 40 ms each time.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {
+    use axum::serve::ListenerExt as _;
+    // No Nagle delay: an answer made of small writes (a pack's pkt-lines; HTTP/2 headers, data
+    // and gRPC trailers) otherwise waits for the client's delayed ACK, about 40 ms per call.
+    let listener = listener.tap_io(|tcp| {
         if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "TCP_NODELAY could not be set on a connection");
+            tracing::warn!(error = %e, "TCP_NODELAY could not be set");
         }
     });
     axum::serve(listener, app)

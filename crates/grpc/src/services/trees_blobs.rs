@@ -1,0 +1,156 @@
+//! `gitapi.v1.TreeBlobService`: listings (a page, or streamed page by page) and blobs (whole,
+//! or streamed in chunks).
+
+use futures::StreamExt as _;
+use tonic::Request;
+
+use gitapi_core::{ListTree, PageRequest, Rev};
+
+use crate::convert::{RepoRequest as _, blob_ref, opt, path, repo, rev};
+use crate::pb;
+use crate::pb::tree_blob_service_server::TreeBlobService;
+
+use super::{Answer, Handlers, Stream, reply, stream};
+
+#[tonic::async_trait]
+impl TreeBlobService for Handlers {
+    type StreamTreeStream = Stream<pb::StreamTreeResponse>;
+    type StreamBlobStream = Stream<pb::StreamBlobResponse>;
+
+    async fn list_tree(&self, req: Request<pb::ListTreeRequest>) -> Answer<pb::ListTreeResponse> {
+        reply(
+            async {
+                let cx = self.cx(&req)?;
+                let (name, (query, page)) = req.into_inner().parse()?;
+                let p = self.svc.list_tree(&cx, &name, query, &page).await?;
+                Ok(pb::ListTreeResponse {
+                    entries: p.items.iter().map(Into::into).collect(),
+                    next_page_token: p.next_cursor.unwrap_or_default(),
+                })
+            }
+            .await,
+        )
+    }
+
+    async fn stream_tree(
+        &self,
+        req: Request<pb::StreamTreeRequest>,
+    ) -> Answer<Self::StreamTreeStream> {
+        reply(
+            async {
+                let cx = self.cx(&req)?;
+                let r = req.into_inner();
+                let name = repo(&r.repository)?;
+                let at = rev(&r.revision)?;
+                let dir = opt(&r.path, path)?;
+                // Resolved once, so every page lists the same tree even if a branch moves.
+                let fixed = Rev::from(self.svc.resolve(&cx, &name, &at).await?);
+                let query = ListTree {
+                    rev: fixed,
+                    path: dir,
+                    recursive: r.recursive,
+                };
+                let svc = self.svc.clone();
+                // One message per page of the service, until the last page.
+                let pages = futures::stream::try_unfold(
+                    Some(PageRequest {
+                        limit: PageRequest::MAX_LIMIT,
+                        cursor: None,
+                    }),
+                    move |next| {
+                        let (svc, cx, name, query) =
+                            (svc.clone(), cx.clone(), name.clone(), query.clone());
+                        async move {
+                            let Some(page) = next else {
+                                return Ok(None);
+                            };
+                            let p = svc.list_tree(&cx, &name, query, &page).await?;
+                            let next = p.next_cursor.map(|c| PageRequest {
+                                limit: PageRequest::MAX_LIMIT,
+                                cursor: Some(c),
+                            });
+                            Ok(Some((p.items, next)))
+                        }
+                    },
+                );
+                Ok(stream(pages, |items| pb::StreamTreeResponse {
+                    entries: items.iter().map(Into::into).collect(),
+                }))
+            }
+            .await,
+        )
+    }
+
+    async fn get_blob_header(
+        &self,
+        req: Request<pb::GetBlobHeaderRequest>,
+    ) -> Answer<pb::GetBlobHeaderResponse> {
+        reply(
+            async {
+                let cx = self.cx(&req)?;
+                let r = req.into_inner();
+                let h = self
+                    .svc
+                    .blob_header(&cx, &repo(&r.repository)?, blob_ref(r.blob)?)
+                    .await?;
+                Ok(pb::GetBlobHeaderResponse {
+                    header: Some((&h).into()),
+                })
+            }
+            .await,
+        )
+    }
+
+    async fn read_blob(&self, req: Request<pb::ReadBlobRequest>) -> Answer<pb::ReadBlobResponse> {
+        reply(
+            async {
+                let cx = self.cx(&req)?;
+                let (name, blob) = req.into_inner().parse()?;
+                let b = self.svc.read_blob(&cx, &name, blob).await?;
+                let header = gitapi_core::BlobHeader {
+                    oid: b.oid,
+                    size: b.size,
+                    mode: b.mode,
+                };
+                Ok(pb::ReadBlobResponse {
+                    header: Some((&header).into()),
+                    content: b.content,
+                })
+            }
+            .await,
+        )
+    }
+
+    async fn stream_blob(
+        &self,
+        req: Request<pb::StreamBlobRequest>,
+    ) -> Answer<Self::StreamBlobStream> {
+        reply(
+            async {
+                let cx = self.cx(&req)?;
+                let r = req.into_inner();
+                let b = self
+                    .svc
+                    .stream_blob(&cx, &repo(&r.repository)?, blob_ref(r.blob)?)
+                    .await?;
+                let header = gitapi_core::BlobHeader {
+                    oid: b.oid,
+                    size: b.size,
+                    mode: b.mode,
+                };
+                let first = pb::StreamBlobResponse {
+                    header: Some((&header).into()),
+                    chunk: bytes::Bytes::new(),
+                };
+                let chunks = stream(b.chunks, |chunk| pb::StreamBlobResponse {
+                    header: None,
+                    chunk,
+                });
+                Ok(futures::stream::once(async { Ok(first) })
+                    .chain(chunks)
+                    .boxed())
+            }
+            .await,
+        )
+    }
+}
