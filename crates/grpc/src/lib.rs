@@ -53,7 +53,7 @@ pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/gitapi_descriptor.bin"));
 
 /// The full names of the services of this door, as health and reflection name them.
-pub const SERVICES: [&str; 9] = [
+pub const SERVICES: [&str; 10] = [
     "gitapi.v1.RepositoryService",
     "gitapi.v1.RefService",
     "gitapi.v1.CommitService",
@@ -63,6 +63,7 @@ pub const SERVICES: [&str; 9] = [
     "gitapi.v1.HistoryService",
     "gitapi.v1.MergeService",
     "gitapi.v1.AdminService",
+    "gitapi.v1.TransferService",
 ];
 
 /// Every operation of [`RepoService`] and the RPCs (`Service/Method`) that call it. A test
@@ -151,6 +152,10 @@ pub const OPERATIONS: &[(&str, &[&str])] = &[
     ("unprotect", &["AdminService/Unprotect"]),
     ("backend_status", &["AdminService/GetBackend"]),
     ("set_backend", &["AdminService/SetBackend"]),
+    // transfers
+    ("advertise_refs", &["TransferService/AdvertiseRefs"]),
+    ("upload_pack", &["TransferService/UploadPack"]),
+    ("receive_pack", &["TransferService/ReceivePack"]),
 ];
 
 /// The gRPC door: its services with reflection and health, ready to mount beside HTTP.

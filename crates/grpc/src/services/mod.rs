@@ -17,6 +17,7 @@ mod history;
 mod merge;
 mod refs;
 mod repositories;
+mod transfer;
 mod trees_blobs;
 mod workspaces;
 
@@ -77,4 +78,5 @@ pub(crate) fn routes(svc: RepoService, draining: tokio::sync::watch::Receiver<bo
         .add_service(svc!(pb::history_service_server::HistoryServiceServer))
         .add_service(svc!(pb::merge_service_server::MergeServiceServer))
         .add_service(svc!(pb::admin_service_server::AdminServiceServer))
+        .add_service(svc!(pb::transfer_service_server::TransferServiceServer))
 }

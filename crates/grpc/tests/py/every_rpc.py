@@ -9,8 +9,8 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from stubs import (admin_pb2, admin_pb2_grpc, all_methods, channel, commits_pb2,
                    commits_pb2_grpc, diff_pb2, diff_pb2_grpc, history_pb2, history_pb2_grpc,
                    merge_pb2, merge_pb2_grpc, refs_pb2, refs_pb2_grpc, repositories_pb2,
-                   repositories_pb2_grpc, trees_blobs_pb2, trees_blobs_pb2_grpc, types_pb2,
-                   workspaces_pb2, workspaces_pb2_grpc)
+                   repositories_pb2_grpc, transfer_pb2, transfer_pb2_grpc, trees_blobs_pb2,
+                   trees_blobs_pb2_grpc, types_pb2, workspaces_pb2, workspaces_pb2_grpc)
 
 ZERO = "0" * 40
 ch = channel()
@@ -43,6 +43,7 @@ diffs = Stub("DiffService", diff_pb2_grpc.DiffServiceStub)
 hist = Stub("HistoryService", history_pb2_grpc.HistoryServiceStub)
 merges = Stub("MergeService", merge_pb2_grpc.MergeServiceStub)
 admin = Stub("AdminService", admin_pb2_grpc.AdminServiceStub)
+transfer = Stub("TransferService", transfer_pb2_grpc.TransferServiceStub)
 
 R = "py"
 AUTHOR = types_pb2.Signature(name="A U Thor", email="author@example.com",
@@ -268,6 +269,37 @@ check(status.backend != admin_pb2.ENGINE_UNSPECIFIED, "backend")
 status = admin.SetBackend(admin_pb2.SetBackendRequest(backend=admin_pb2.ENGINE_SHELL)).status
 check(status.backend == admin_pb2.ENGINE_SHELL, "switched")
 admin.SetBackend(admin_pb2.SetBackendRequest(backend=admin_pb2.ENGINE_LIBGIT2))
+
+# --- transfers: what the Smart HTTP door runs, over gRPC ---
+import hashlib  # noqa: E402
+
+
+def pkt(line):
+    data = line.encode() + b"\n"
+    return b"%04x" % (len(data) + 4) + data
+
+
+tip = refs.GetRef(refs_pb2.GetRefRequest(repository=R, name="refs/heads/main")).ref.target
+ad = transfer.AdvertiseRefs(transfer_pb2.AdvertiseRefsRequest(repository=R))
+check(ad.head == "refs/heads/main" and ("refs/heads/main", tip) in
+      [(r.name, r.target) for r in ad.refs], "advertised refs")
+ls = pkt("command=ls-refs") + b"0001" + pkt("ref-prefix refs/heads/main") + b"0000"
+out = b"".join(m.data for m in transfer.UploadPack(iter([transfer_pb2.UploadPackRequest(
+    repository=R, protocol_v2=True, data=ls)])))
+check(("%s refs/heads/main" % tip).encode() in out, "upload-pack ls-refs: %r" % out)
+v0 = b"".join(m.data for m in transfer.UploadPack(iter([transfer_pb2.UploadPackRequest(
+    repository=R, advertise=True)])))
+check(tip.encode() in v0, "upload-pack v0 advertisement")
+header = b"PACK" + (2).to_bytes(4, "big") + (0).to_bytes(4, "big")
+empty_pack = header + hashlib.sha1(header).digest()
+pushed = transfer.ReceivePack(iter([transfer_pb2.ReceivePackRequest(
+    repository=R, commands=[transfer_pb2.PushCommand(ref="refs/heads/pushed", old=ZERO, new=tip)]),
+    transfer_pb2.ReceivePackRequest(pack=empty_pack)]))
+check(pushed.unpacked and [(r.ref, r.ok) for r in pushed.refs] == [("refs/heads/pushed", True)],
+      "receive-pack: %s" % pushed)
+gone = transfer.ReceivePack(iter([transfer_pb2.ReceivePackRequest(
+    repository=R, commands=[transfer_pb2.PushCommand(ref="refs/heads/pushed", old=tip, new=ZERO)])]))
+check([(r.ref, r.ok) for r in gone.refs] == [("refs/heads/pushed", True)], "deleted by push")
 
 # --- a mirror of the repository on disk (local clones are allowed in this test) ---
 url = "file://" + os.path.join(os.environ["GITAPI_DATA"], "repos", R + ".git")
