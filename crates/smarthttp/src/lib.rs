@@ -157,8 +157,9 @@ async fn info_refs(
         Some("git-upload-pack") => match protocol(&headers) {
             GitProtocol::V2 => {
                 // Nothing about the repository is in a v2 advertisement, but the caller must
-                // be allowed to read it (and it must exist) before it learns anything.
-                svc.advertise_refs(&cx, &repo).await?;
+                // be allowed to read it (and it must exist) before it learns anything: the
+                // cheapest read that checks both.
+                svc.repo_info(&cx, &repo).await?;
                 Ok(answer(
                     "application/x-git-upload-pack-advertisement",
                     Body::from(protocol::v2_capabilities()),
