@@ -7,7 +7,7 @@
 //! for each, in the same run.
 //!
 //! ```text
-//! cargo run --release -p gitapi-grpc --example load -- [REQUESTS] [CONCURRENCY...]
+//! cargo run --release -p gitapi-grpc --example grpc_load -- [REQUESTS] [CONCURRENCY...]
 //! ```
 
 use std::future::Future;
