@@ -498,6 +498,13 @@ impl Git {
         for (k, v) in &self.env {
             cmd.env(k.as_str(), v);
         }
+        if self.sub == Sub::Status {
+            // `git status` refreshes the index opportunistically, taking `index.lock`. As a
+            // read it may run beside a write (the canary's shadow read runs after the answer,
+            // outside the repository's lock), which then found the index locked: a read must
+            // take no lock.
+            cmd.env("GIT_OPTIONAL_LOCKS", "0");
+        }
         if let Some(q) = &self.quarantine {
             cmd.env("GIT_OBJECT_DIRECTORY", &q.objects)
                 .env("GIT_ALTERNATE_OBJECT_DIRECTORIES", &q.alternate)
@@ -850,6 +857,13 @@ mod tests {
         assert_eq!(envs["GIT_LITERAL_PATHSPECS"].as_deref(), Some("1"));
         assert_eq!(envs["LANG"].as_deref(), Some("C"));
         assert_eq!(envs["HOME"].as_deref(), Some("/nonexistent"));
+        // A status is a read: it never takes the index's lock.
+        let status = Git::new(Sub::Status).command();
+        assert!(
+            status
+                .get_envs()
+                .any(|(k, v)| k == "GIT_OPTIONAL_LOCKS" && v == Some(std::ffi::OsStr::new("0")))
+        );
     }
 
     fn bare_repo(dog: &Watchdog) -> tempfile::TempDir {
