@@ -692,13 +692,8 @@ impl Git {
         chunk: usize,
         expected_len: Option<u64>,
     ) -> Result<futures::stream::BoxStream<'static, Result<bytes::Bytes>>> {
-        self.check_caller()?;
-        let until = self.kill_at();
-        crate::stream::start(
-            self.command(),
-            self.sub,
+        self.start_stream(
             dog,
-            until,
             crate::stream::Io {
                 chunk,
                 expected_len,
@@ -719,19 +714,25 @@ impl Git {
         chunk: usize,
         input: futures::stream::BoxStream<'static, Result<bytes::Bytes>>,
     ) -> Result<futures::stream::BoxStream<'static, Result<bytes::Bytes>>> {
-        self.check_caller()?;
-        let until = self.kill_at();
-        crate::stream::start(
-            self.command(),
-            self.sub,
+        self.start_stream(
             dog,
-            until,
             crate::stream::Io {
                 chunk,
                 expected_len: None,
                 input: Some(input),
             },
         )
+    }
+
+    /// The last deadline check, then the process streamed under its kill time.
+    fn start_stream(
+        self,
+        dog: &Watchdog,
+        io: crate::stream::Io,
+    ) -> Result<futures::stream::BoxStream<'static, Result<bytes::Bytes>>> {
+        self.check_caller()?;
+        let until = self.kill_at();
+        crate::stream::start(self.command(), self.sub, dog, until, io)
     }
 }
 

@@ -14,16 +14,19 @@ use crate::pb::transfer_service_server::TransferService;
 
 use super::{Answer, Handlers, Stream, reply, stream};
 
-/// The data of the messages of a client stream after the first, as a stream of bytes.
-fn rest<M: Send + 'static>(
+/// The bytes a client stream carries: `head` (the first message's), then each later message's.
+fn body<M: Send + 'static>(
+    head: Bytes,
     msgs: Streaming<M>,
     data: impl Fn(M) -> Bytes + Send + 'static,
 ) -> futures::stream::BoxStream<'static, Result<Bytes>> {
-    msgs.map(move |m| {
+    let later = msgs.map(move |m| {
         m.map(&data)
             .map_err(|s| Error::invalid(format!("reading the request stream: {}", s.message())))
-    })
-    .boxed()
+    });
+    futures::stream::once(async move { Ok(head) })
+        .chain(later)
+        .boxed()
 }
 
 async fn first<M>(msgs: &mut Streaming<M>) -> Result<M> {
@@ -82,9 +85,7 @@ impl TransferService for Handlers {
                 let body = if head.advertise {
                     futures::stream::empty().boxed()
                 } else {
-                    futures::stream::once(async move { Ok(head.data) })
-                        .chain(rest(msgs, |m| m.data))
-                        .boxed()
+                    body(head.data, msgs, |m| m.data)
                 };
                 let out = self.svc.upload_pack(&cx, &name, up, body).await?;
                 Ok(stream(out, |data| pb::UploadPackResponse { data }))
@@ -121,11 +122,7 @@ impl TransferService for Handlers {
                     atomic: head.atomic,
                     options: head.push_options,
                 };
-                let pack = (!deletes_only).then(|| {
-                    futures::stream::once(async move { Ok(head.pack) })
-                        .chain(rest(msgs, |m| m.pack))
-                        .boxed()
-                });
+                let pack = (!deletes_only).then(|| body(head.pack, msgs, |m| m.pack));
                 let report = self.svc.receive_pack(&cx, &name, push, pack).await?;
                 Ok(pb::ReceivePackResponse {
                     unpacked: report.unpack.is_ok(),
