@@ -1,8 +1,7 @@
 //! The real `gitapi` binary on a free port, driven by a real HTTP client (HTTP/1.1 and h2c),
 //! stopped by SIGTERM.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use serde_json::{Value, json};
 
@@ -20,31 +19,13 @@ impl Drop for Server {
 }
 
 fn start(data: &std::path::Path) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gitapi"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gitapi"));
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data"])
         .arg(data)
         .env_remove("GITAPI_LISTEN")
         .env_remove("GITAPI_DATA_DIR")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the gitapi binary starts");
-    let stderr = child.stderr.take().expect("piped stderr");
-    let mut lines = BufReader::new(stderr).lines();
-    let mut base = None;
-    let mut seen = Vec::new();
-    for line in lines.by_ref() {
-        let line = line.expect("stderr is text");
-        if let Some(addr) = line.strip_prefix("gitapi listening on ") {
-            base = Some(addr.trim().to_owned());
-            break;
-        }
-        seen.push(line);
-    }
-    let base = base.unwrap_or_else(|| panic!("no address announced; stderr: {seen:?}"));
-    // Keep draining stderr so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
+        .env("RUST_LOG", "warn");
+    let (child, base) = crate::announce::spawn_announced(cmd);
     Server { child, base }
 }
 

@@ -1,6 +1,8 @@
 //! Integration tests of the gitapi server: every route in process, hostile input, protected
 //! branches, auth, the OpenAPI document, and the real binary on a socket.
 
+#[path = "../support/announce.rs"]
+mod announce;
 mod common;
 
 mod auth;

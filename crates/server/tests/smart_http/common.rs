@@ -2,9 +2,8 @@
 //! small REST client.
 
 use std::ffi::OsStr;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use gitapi_testkit::git::Git;
 
@@ -36,29 +35,13 @@ impl Server {
             .env_remove("GITAPI_LISTEN")
             .env_remove("GITAPI_DATA_DIR")
             .env("RUST_LOG", "warn")
-            .env("GIT_BACKEND", engine)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
+            .env("GIT_BACKEND", engine);
         if let Some(text) = config {
             let file = data.path().join("gitapi.toml");
             std::fs::write(&file, text).expect("write config");
             cmd.arg("--config").arg(&file);
         }
-        let mut child = cmd.spawn().expect("the gitapi binary starts");
-        let stderr = child.stderr.take().expect("piped stderr");
-        let mut lines = BufReader::new(stderr).lines();
-        let mut base = None;
-        let mut seen = Vec::new();
-        for line in lines.by_ref() {
-            let line = line.expect("stderr is text");
-            if let Some(addr) = line.strip_prefix("gitapi listening on ") {
-                base = Some(addr.trim().to_owned());
-                break;
-            }
-            seen.push(line);
-        }
-        let base = base.unwrap_or_else(|| panic!("no address announced; stderr: {seen:?}"));
-        std::thread::spawn(move || for _ in lines {});
+        let (child, base) = crate::announce::spawn_announced(cmd);
         Self { child, base, data }
     }
 

@@ -3,6 +3,8 @@
 //! tokens, events, and isomorphic-git from npm. After every push `git fsck --strict` runs on
 //! the server's repository and REST reads are compared with what was pushed.
 
+#[path = "../support/announce.rs"]
+mod announce;
 mod auth;
 mod clients;
 mod common;
