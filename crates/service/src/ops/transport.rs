@@ -192,8 +192,10 @@ impl RepoService {
         req: PushRequest,
         pack: Option<BoxStream<'static, Result<Bytes>>>,
     ) -> Result<PushReport> {
-        let dir = self.existing_repo_dir(repo).await?;
+        // The engine's answer says whether the repository exists (and is a mirror): no
+        // second look at the disk.
         let info = op.run(op.e.repo_info(repo)).await?;
+        let dir = self.layout().repo_dir(repo);
         if info.mirror {
             return Err(Error::new(
                 ErrorKind::FailedPrecondition,
