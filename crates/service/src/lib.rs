@@ -51,7 +51,9 @@ mod slots;
 pub use auth::{Authenticator, Principal, RepoPattern, Scope, TokenGrant};
 pub use config::{Limits, ServiceConfig};
 pub use context::{CallContext, Door, RequestId};
-pub use events::{EventSubscription, RecvError, RefChangeKind, RefEvent};
+pub use events::{
+    Change, Event, EventSubscription, RecvError, RefChangeKind, RefEvent, RepoChangeKind, RepoEvent,
+};
 pub use funnel::{Observer, OpKind, OpRecord};
 pub use ops::RepoSource;
 pub use ops::transport::{
