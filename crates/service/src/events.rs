@@ -120,6 +120,9 @@ struct Log {
 pub(crate) struct EventBus {
     events_tx: broadcast::Sender<Arc<Event>>,
     log: Arc<Mutex<Log>>,
+    /// Set when the server shuts down: every subscription ends, so streams do not hold up
+    /// the drain.
+    closing: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl EventBus {
@@ -138,6 +141,7 @@ impl EventBus {
         let (events_tx, _) = broadcast::channel(capacity);
         Self {
             events_tx,
+            closing: Arc::new(tokio::sync::watch::Sender::new(false)),
             log: Arc::new(Mutex::new(Log {
                 kept: VecDeque::with_capacity(capacity),
                 capacity,
@@ -157,6 +161,7 @@ impl EventBus {
             backlog: VecDeque::new(),
             gap: None,
             events_rx,
+            closing: self.closing.subscribe(),
         };
         let Some(after) = after else {
             return feed;
@@ -165,12 +170,23 @@ impl EventBus {
         if after > log.last {
             // A number from another sequence (an earlier process whose clock ran ahead) or
             // made up: nothing can be said about what was missed.
-            feed.gap = Some(0);
+            feed.gap = Some(RecvError::Lagged {
+                missed: 0,
+                resume_after: Some(log.last),
+            });
         } else if after + 1 < oldest {
-            feed.gap = Some(oldest - after - 1);
+            feed.gap = Some(RecvError::Lagged {
+                missed: oldest - after - 1,
+                resume_after: Some(oldest - 1),
+            });
         }
         feed.backlog = log.kept.iter().filter(|e| e.id > after).cloned().collect();
         feed
+    }
+
+    /// Ends every subscription: each `recv` answers [`RecvError::Closed`] from now on.
+    pub(crate) fn close(&self) {
+        self.closing.send_replace(true);
     }
 
     /// Publishes a ref change; nothing is published when `old == new`.
@@ -229,21 +245,29 @@ impl EventBus {
 pub(crate) struct Feed {
     backlog: VecDeque<Arc<Event>>,
     /// Events known to be lost before the backlog (reported once, first).
-    gap: Option<u64>,
+    gap: Option<RecvError>,
     events_rx: broadcast::Receiver<Arc<Event>>,
+    closing: tokio::sync::watch::Receiver<bool>,
 }
 
 /// Why [`EventSubscription::recv`] gave no event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum RecvError {
-    /// Events were lost to this subscriber: it fell behind by more than the buffer holds and
-    /// this many events (of any repository) were dropped, or it resumed from a number the
-    /// buffer no longer reaches (0 when the number is unknown to this server). The next call
-    /// continues with the oldest event still kept (after an unknown number, with the next
-    /// live one); a client that mirrors state should read it again.
-    #[error("the subscriber missed {0} events")]
-    Lagged(u64),
-    /// The service is gone.
+    /// Events were lost to this subscriber: it fell behind by more than the buffer holds, or
+    /// it resumed from a number the buffer no longer reaches. The next call continues with the
+    /// oldest event still kept (after an unknown number, with the next live one); a client
+    /// that mirrors state should read it again.
+    #[error("the subscriber missed {missed} events")]
+    Lagged {
+        /// How many events (of any repository) were lost; 0 when the number the subscriber
+        /// resumed from is unknown to this server.
+        missed: u64,
+        /// The number to resume after from here on (the event just before the next one
+        /// this subscription gives), when it is known: a client that stores it and later
+        /// resumes after it misses nothing more.
+        resume_after: Option<u64>,
+    },
+    /// The server is shutting down (or the service is gone): the subscription has ended.
     #[error("the event bus is closed")]
     Closed,
 }
@@ -269,8 +293,8 @@ impl EventSubscription {
 
     /// What was kept or lost before the live events, without waiting.
     fn from_backlog(&mut self) -> Option<Result<Event, RecvError>> {
-        if let Some(n) = self.feed.gap.take() {
-            return Some(Err(RecvError::Lagged(n)));
+        if let Some(gap) = self.feed.gap.take() {
+            return Some(Err(gap));
         }
         while let Some(e) = self.feed.backlog.pop_front() {
             if self.visible(&e) {
@@ -280,16 +304,23 @@ impl EventSubscription {
         None
     }
 
-    /// The next event this caller may see.
+    /// The next event this caller may see; [`RecvError::Closed`] once the server shuts down.
     pub async fn recv(&mut self) -> Result<Event, RecvError> {
+        if *self.feed.closing.borrow() {
+            return Err(RecvError::Closed);
+        }
         if let Some(out) = self.from_backlog() {
             return out;
         }
         loop {
-            match self.feed.events_rx.recv().await {
+            let next = tokio::select! {
+                next = self.feed.events_rx.recv() => next,
+                _ = self.feed.closing.wait_for(|closing| *closing) => return Err(RecvError::Closed),
+            };
+            match next {
                 Ok(e) if self.visible(&e) => return Ok(Event::clone(&e)),
                 Ok(_) => {}
-                Err(broadcast::error::RecvError::Lagged(n)) => return Err(RecvError::Lagged(n)),
+                Err(broadcast::error::RecvError::Lagged(n)) => return Err(lagged(n)),
                 Err(broadcast::error::RecvError::Closed) => return Err(RecvError::Closed),
             }
         }
@@ -305,12 +336,19 @@ impl EventSubscription {
                 Ok(e) if self.visible(&e) => return Ok(Some(Event::clone(&e))),
                 Ok(_) => {}
                 Err(broadcast::error::TryRecvError::Empty) => return Ok(None),
-                Err(broadcast::error::TryRecvError::Lagged(n)) => {
-                    return Err(RecvError::Lagged(n));
-                }
+                Err(broadcast::error::TryRecvError::Lagged(n)) => return Err(lagged(n)),
                 Err(broadcast::error::TryRecvError::Closed) => return Err(RecvError::Closed),
             }
         }
+    }
+}
+
+/// A live subscriber fell `n` events behind; where it resumes is only known when it reads the
+/// next event.
+fn lagged(n: u64) -> RecvError {
+    RecvError::Lagged {
+        missed: n,
+        resume_after: None,
     }
 }
 
@@ -365,11 +403,24 @@ mod tests {
         // Kept: 104 and 105; 101..=103 are gone, 100 was the start.
         assert_eq!(
             drain(&mut sub(&bus, Some(100))),
-            vec![Err(RecvError::Lagged(3)), Ok(104), Ok(105)]
+            vec![
+                Err(RecvError::Lagged {
+                    missed: 3,
+                    resume_after: Some(103)
+                }),
+                Ok(104),
+                Ok(105)
+            ]
         );
         assert_eq!(drain(&mut sub(&bus, Some(103))), vec![Ok(104), Ok(105)]);
         // From a number this bus never gave: the gap, then live events only.
-        assert_eq!(drain(&mut sub(&bus, Some(900))), vec![Err(RecvError::Lagged(0))]);
+        assert_eq!(
+            drain(&mut sub(&bus, Some(900))),
+            vec![Err(RecvError::Lagged {
+                missed: 0,
+                resume_after: Some(105)
+            })]
+        );
     }
 
     #[test]
@@ -379,5 +430,17 @@ mod tests {
         let name = RefName::new("refs/heads/main").expect("a ref name");
         bus.publish(&repo("a"), &name, None, None);
         assert_eq!(drain(&mut live), vec![]);
+    }
+
+    #[tokio::test]
+    async fn closing_ends_every_subscription() {
+        let bus = bus(4);
+        let mut waiting = sub(&bus, None);
+        let task = tokio::spawn(async move { waiting.recv().await });
+        tokio::task::yield_now().await;
+        bus.close();
+        let out = task.await.expect("the waiting task");
+        assert_eq!(out.err(), Some(RecvError::Closed));
+        assert_eq!(sub(&bus, None).recv().await.err(), Some(RecvError::Closed));
     }
 }

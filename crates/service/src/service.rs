@@ -169,6 +169,17 @@ impl RepoService {
         ))
     }
 
+    /// Ends every event subscription (each stream of every door ends), so a shutting-down
+    /// server is not held open by idle subscribers.
+    pub fn close_streams(&self) {
+        self.inner.events.close();
+    }
+
+    /// How often an idle event stream sends a heartbeat.
+    pub fn event_heartbeat(&self) -> std::time::Duration {
+        self.inner.config.event_heartbeat
+    }
+
     // --- Shared with the funnel and the operations ---
 
     pub(crate) fn lease(&self) -> Lease {

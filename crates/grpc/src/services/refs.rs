@@ -60,7 +60,9 @@ impl RefService for Handlers {
                                     return Some((Ok(msg), (events, draining)));
                                 }
                                 Ok(_) => {}
-                                Err(RecvError::Lagged(n)) => missed = missed.saturating_add(n),
+                                Err(RecvError::Lagged { missed: n, .. }) => {
+                                    missed = missed.saturating_add(n)
+                                }
                                 Err(RecvError::Closed) => return None,
                             }
                         }

@@ -18,6 +18,7 @@ use crate::state::AppState;
 
 pub(crate) mod admin;
 pub(crate) mod commits;
+pub(crate) mod events;
 pub(crate) mod files;
 pub(crate) mod history;
 pub(crate) mod refs;
@@ -34,6 +35,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .merge(workspaces::routes())
         .merge(history::routes())
         .merge(admin::routes())
+        .merge(events::routes())
 }
 
 // --- Parsing at the edge ---
