@@ -292,7 +292,7 @@ impl EventSubscription {
     }
 
     /// What was kept or lost before the live events, without waiting.
-    fn from_backlog(&mut self) -> Option<Result<Event, RecvError>> {
+    fn next_kept(&mut self) -> Option<Result<Event, RecvError>> {
         if let Some(gap) = self.feed.gap.take() {
             return Some(Err(gap));
         }
@@ -309,7 +309,7 @@ impl EventSubscription {
         if *self.feed.closing.borrow() {
             return Err(RecvError::Closed);
         }
-        if let Some(out) = self.from_backlog() {
+        if let Some(out) = self.next_kept() {
             return out;
         }
         loop {
@@ -328,7 +328,7 @@ impl EventSubscription {
 
     /// The next event already waiting, without waiting (`Ok(None)` when there is none).
     pub fn try_recv(&mut self) -> Result<Option<Event>, RecvError> {
-        if let Some(out) = self.from_backlog() {
+        if let Some(out) = self.next_kept() {
             return out.map(Some);
         }
         loop {

@@ -55,10 +55,10 @@ pub use events::{
     Change, Event, EventSubscription, RecvError, RefChangeKind, RefEvent, RepoChangeKind, RepoEvent,
 };
 pub use funnel::{Observer, OpKind, OpRecord};
-pub use ops::RepoSource;
 pub use ops::transport::{
     GitProtocol, PushCommand, PushReport, PushRequest, RefAdvertisement, UploadPack,
 };
+pub use ops::{LIVE_BUFFER, LiveBlameQuery, LiveLogQuery, LiveUpdate, RepoSource};
 pub use protect::{ProtectionRule, Protections, RefPattern};
 pub use remote::{ResolveFuture, Resolver, check_remote, system_resolver};
 pub use service::{RepoService, ServiceBuilder};

@@ -21,6 +21,7 @@ pub(crate) mod commits;
 pub(crate) mod events;
 pub(crate) mod files;
 pub(crate) mod history;
+pub(crate) mod live;
 pub(crate) mod refs;
 pub(crate) mod repos;
 pub(crate) mod workspaces;
@@ -36,6 +37,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .merge(history::routes())
         .merge(admin::routes())
         .merge(events::routes())
+        .merge(live::routes())
 }
 
 // --- Parsing at the edge ---

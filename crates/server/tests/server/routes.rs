@@ -750,6 +750,14 @@ async fn every_route_answers_as_documented() {
         .await;
     assert_eq!(status, 400, "{text}");
 
+    // The live log and blame are WebSockets (tests/streams/live.rs); a plain GET is refused.
+    t.get("/v1/repos/demo/log/live?rev=main")
+        .await
+        .expect_error(400, "invalid_argument");
+    t.get("/v1/repos/demo/blame/live?path=a.txt")
+        .await
+        .expect_error(400, "invalid_argument");
+
     // Unknown routes and methods answer with the error body too.
     t.get("/v1/nothing").await.expect_error(404, "not_found");
     t.call("PUT", "/v1/repos", None).await.expect(405);

@@ -65,6 +65,16 @@ impl Server {
         }
     }
 
+    /// The data directory.
+    pub(crate) fn data(&self) -> &std::path::Path {
+        self._data.path()
+    }
+
+    /// The WebSocket URL of `path`.
+    pub(crate) fn ws_url(&self, path: &str) -> String {
+        format!("ws{}{path}", self.base.trim_start_matches("http"))
+    }
+
     pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

@@ -3,4 +3,5 @@
 //! blame.
 
 mod common;
+mod live;
 mod sse;
