@@ -68,12 +68,13 @@ pub(crate) struct ErrorObject {
     details: Option<ErrorDetails>,
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+impl ApiError {
+    /// The error body: for a server error (5xx) only what its kind means, the whole chain
+    /// going to the log instead.
+    pub(crate) fn body(&self) -> ErrorBody {
         let status = self.status();
         let kind = self.error.kind();
         let (message, details) = if status.is_server_error() {
-            // The whole chain goes to the log; the client learns only what the kind means.
             tracing::error!(
                 code = kind.code(),
                 status = status.as_u16(),
@@ -88,13 +89,20 @@ impl IntoResponse for ApiError {
                 self.error.details().cloned(),
             )
         };
-        let body = ErrorBody {
+        ErrorBody {
             error: ErrorObject {
                 code: kind,
                 message,
                 details,
             },
-        };
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let body = self.body();
         (status, axum::Json(body)).into_response()
     }
 }

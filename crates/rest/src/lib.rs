@@ -58,6 +58,7 @@ pub use state::AppState;
         (name = "workspaces", description = "Workspaces, index and stash"),
         (name = "diff", description = "Diff, blame, merge, rebase and ancestry"),
         (name = "admin", description = "The serving engine and the canary"),
+        (name = "events", description = "Live streams of ref and repository events (Server-Sent Events)"),
         (name = "meta", description = "Health and the API description"),
     )
 )]

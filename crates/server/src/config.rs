@@ -18,6 +18,11 @@
 //! max_body_bytes = 33554432
 //! max_blob_bytes = 16777216
 //! deadline_secs = 30
+//! slow_client_secs = 10       # a live stream's client that takes no message this long is dropped
+//!
+//! [events]
+//! replay = 1024               # events kept for subscribers that resume with Last-Event-ID
+//! heartbeat_secs = 15         # an idle event stream's heartbeat
 //!
 //! [[tokens]]
 //! name = "ci"
@@ -80,7 +85,16 @@ struct FileConfig {
     #[serde(default)]
     limits: LimitsSection,
     #[serde(default)]
+    events: EventsSection,
+    #[serde(default)]
     tokens: Vec<TokenSection>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EventsSection {
+    replay: Option<usize>,
+    heartbeat_secs: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -109,6 +123,7 @@ struct LimitsSection {
     max_transfers_per_repo: Option<usize>,
     transfer_queue: Option<usize>,
     push_options: Option<bool>,
+    slow_client_secs: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -231,6 +246,12 @@ impl Config {
             c.max_blocking = n;
         }
         apply_limits(limits, &file.limits);
+        if let Some(n) = file.events.replay {
+            c.service.event_capacity = n;
+        }
+        if let Some(s) = file.events.heartbeat_secs {
+            c.service.event_heartbeat = Duration::from_secs(s);
+        }
         for t in &file.tokens {
             c.service.tokens.push(token(t)?);
         }
@@ -308,6 +329,8 @@ impl Config {
         for (key, d) in [
             ("maintenance_deadline_secs", l.maintenance_deadline),
             ("transfer_deadline_secs", l.transfer_deadline),
+            ("slow_client_secs", l.slow_client),
+            ("events.heartbeat_secs", self.service.event_heartbeat),
         ] {
             if d.is_zero() {
                 return Err(invalid(key, "0", "must be above 0"));
@@ -316,6 +339,7 @@ impl Config {
         for (key, n) in [
             ("max_transfers", l.max_transfers),
             ("max_transfers_per_repo", l.max_transfers_per_repo),
+            ("events.replay", self.service.event_capacity),
         ] {
             if n == 0 {
                 return Err(invalid(key, "0", "must be above 0"));
@@ -384,6 +408,9 @@ fn apply_limits(limits: &mut Limits, s: &LimitsSection) {
     }
     if let Some(v) = s.push_options {
         limits.push_options = v;
+    }
+    if let Some(v) = s.slow_client_secs {
+        limits.slow_client = Duration::from_secs(v);
     }
 }
 

@@ -208,9 +208,11 @@ pub async fn run(
     }
     // gRPC shares the port: requests with `content-type: application/grpc` go to its door.
     let grpc = gitapi_grpc::GrpcDoor::new(svc.clone()).await;
-    let router = grpc.mount(app(svc));
+    let router = grpc.mount(app(svc.clone()));
     let shutdown = async move {
         shutdown.await;
+        // Event streams of every door end, so idle subscribers do not hold up the drain.
+        svc.close_streams();
         // Health answers NOT_SERVING while in-flight requests drain.
         grpc.drain().await;
     };

@@ -33,6 +33,10 @@ pub struct Limits {
     pub transfer_queue: usize,
     /// Whether a push may carry push options (`git push -o`); off unless configured.
     pub push_options: bool,
+    /// How long a live stream (a WebSocket log or blame) may wait for a client to take a
+    /// message before the client is disconnected as too slow. Streams never buffer without
+    /// bound.
+    pub slow_client: Duration,
 }
 
 impl Default for Limits {
@@ -49,6 +53,7 @@ impl Default for Limits {
             max_transfers_per_repo: 4,
             transfer_queue: 64,
             push_options: false,
+            slow_client: Duration::from_secs(10),
         }
     }
 }
@@ -64,8 +69,10 @@ pub struct ServiceConfig {
     pub allow_local_clone: bool,
     /// Sizes and deadlines.
     pub limits: Limits,
-    /// How many ref events a slow subscriber may lag behind before it misses some.
+    /// How many events are kept for subscribers that resume (`Last-Event-ID`) or lag behind.
     pub event_capacity: usize,
+    /// How often an idle event stream sends a heartbeat, so proxies keep it open.
+    pub event_heartbeat: Duration,
 }
 
 impl ServiceConfig {
@@ -77,6 +84,7 @@ impl ServiceConfig {
             allow_local_clone: false,
             limits: Limits::default(),
             event_capacity: 1024,
+            event_heartbeat: Duration::from_secs(15),
         }
     }
 }

@@ -113,6 +113,13 @@ impl CallContext {
         Self::new(Principal::Open, Door::Internal)
     }
 
+    /// The same caller and request id, through another door (the REST door's event streams
+    /// are [`Door::Stream`]).
+    pub fn through(mut self, door: Door) -> Self {
+        self.door = door;
+        self
+    }
+
     /// The same call with a given request id.
     pub fn with_request_id(mut self, id: RequestId) -> Self {
         self.request_id = id;

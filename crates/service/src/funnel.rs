@@ -342,6 +342,11 @@ impl Op {
         self.events.publish(&self.repo, name, old, new);
     }
 
+    /// Publishes that this operation created or deleted its repository.
+    pub(crate) fn repo_changed(&self, kind: crate::events::RepoChangeKind) {
+        self.events.publish_repo(&self.repo, kind);
+    }
+
     /// Makes `stream` own this operation: the lock and the lease are held until the stream
     /// ends or is dropped, each poll sees the deadline, and at the deadline the stream yields
     /// one `Timeout` error and ends.

@@ -51,12 +51,14 @@ mod slots;
 pub use auth::{Authenticator, Principal, RepoPattern, Scope, TokenGrant};
 pub use config::{Limits, ServiceConfig};
 pub use context::{CallContext, Door, RequestId};
-pub use events::{EventSubscription, RecvError, RefChangeKind, RefEvent};
+pub use events::{
+    Change, Event, EventSubscription, RecvError, RefChangeKind, RefEvent, RepoChangeKind, RepoEvent,
+};
 pub use funnel::{Observer, OpKind, OpRecord};
-pub use ops::RepoSource;
 pub use ops::transport::{
     GitProtocol, PushCommand, PushReport, PushRequest, RefAdvertisement, UploadPack,
 };
+pub use ops::{LIVE_BUFFER, LiveBlameQuery, LiveLogQuery, LiveUpdate, RepoSource};
 pub use protect::{ProtectionRule, Protections, RefPattern};
 pub use remote::{ResolveFuture, Resolver, check_remote, system_resolver};
 pub use service::{RepoService, ServiceBuilder};

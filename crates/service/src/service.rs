@@ -143,20 +143,41 @@ impl RepoService {
         Ok(())
     }
 
-    /// Ref events of every repository the caller may read, from now on. Events of other
-    /// repositories are never shown to it.
-    pub fn subscribe(&self, cx: &CallContext) -> EventSubscription {
-        EventSubscription::new(self.inner.events.subscribe(), cx.principal().clone(), None)
+    /// Events of every repository the caller may read: from now on, or with `after` (the
+    /// number of the last event the caller saw) the kept events after it first. Events of
+    /// repositories it may not read are never shown to it.
+    pub fn subscribe(&self, cx: &CallContext, after: Option<u64>) -> EventSubscription {
+        EventSubscription::new(
+            self.inner.events.subscribe(after),
+            cx.principal().clone(),
+            None,
+        )
     }
 
-    /// Ref events of one repository, from now on; needs read scope on it.
-    pub fn subscribe_repo(&self, cx: &CallContext, repo: &RepoName) -> Result<EventSubscription> {
+    /// Events of one repository, as [`RepoService::subscribe`]; needs read scope on it.
+    pub fn subscribe_repo(
+        &self,
+        cx: &CallContext,
+        repo: &RepoName,
+        after: Option<u64>,
+    ) -> Result<EventSubscription> {
         cx.principal().require(Scope::Read, repo)?;
         Ok(EventSubscription::new(
-            self.inner.events.subscribe(),
+            self.inner.events.subscribe(after),
             cx.principal().clone(),
             Some(repo.clone()),
         ))
+    }
+
+    /// Ends every event subscription (each stream of every door ends), so a shutting-down
+    /// server is not held open by idle subscribers.
+    pub fn close_streams(&self) {
+        self.inner.events.close();
+    }
+
+    /// How often an idle event stream sends a heartbeat.
+    pub fn event_heartbeat(&self) -> std::time::Duration {
+        self.inner.config.event_heartbeat
     }
 
     // --- Shared with the funnel and the operations ---

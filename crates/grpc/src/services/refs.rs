@@ -2,7 +2,7 @@
 
 use tonic::Request;
 
-use gitapi_service::RecvError;
+use gitapi_service::{Change, Event, RecvError};
 
 use crate::convert::{RepoRequest as _, oid, refname, repo, rev};
 use crate::pb;
@@ -22,10 +22,11 @@ impl RefService for Handlers {
             async {
                 let cx = self.cx(&req)?;
                 let r = req.get_ref();
+                let after = (r.after_id != 0).then_some(r.after_id);
                 let events = if r.repository.is_empty() {
-                    self.svc.subscribe(&cx)
+                    self.svc.subscribe(&cx, after)
                 } else {
-                    self.svc.subscribe_repo(&cx, &repo(&r.repository)?)?
+                    self.svc.subscribe_repo(&cx, &repo(&r.repository)?, after)?
                 };
                 let draining = self.draining.clone();
                 let changes = futures::stream::unfold(
@@ -45,14 +46,23 @@ impl RefService for Handlers {
                                 },
                             };
                             match next {
-                                Ok(e) => {
+                                // This door streams ref changes only; a repository's
+                                // creation or deletion reaches it as its refs' events.
+                                Ok(Event {
+                                    id,
+                                    change: Change::Ref(e),
+                                }) => {
                                     let msg = pb::WatchRefsResponse {
                                         change: Some((&e).into()),
                                         missed,
+                                        id,
                                     };
                                     return Some((Ok(msg), (events, draining)));
                                 }
-                                Err(RecvError::Lagged(n)) => missed = missed.saturating_add(n),
+                                Ok(_) => {}
+                                Err(RecvError::Lagged { missed: n, .. }) => {
+                                    missed = missed.saturating_add(n)
+                                }
                                 Err(RecvError::Closed) => return None,
                             }
                         }

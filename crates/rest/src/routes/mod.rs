@@ -18,8 +18,10 @@ use crate::state::AppState;
 
 pub(crate) mod admin;
 pub(crate) mod commits;
+pub(crate) mod events;
 pub(crate) mod files;
 pub(crate) mod history;
+pub(crate) mod live;
 pub(crate) mod refs;
 pub(crate) mod repos;
 pub(crate) mod workspaces;
@@ -34,6 +36,8 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .merge(workspaces::routes())
         .merge(history::routes())
         .merge(admin::routes())
+        .merge(events::routes())
+        .merge(live::routes())
 }
 
 // --- Parsing at the edge ---

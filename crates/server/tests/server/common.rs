@@ -116,6 +116,47 @@ impl TestApp {
         }
     }
 
+    /// Opens a stream (an event stream never ends): the status, headers and the first
+    /// `until`-matching text of the body, read message by message within 10 s.
+    pub(crate) async fn stream_until(
+        &self,
+        uri: &str,
+        headers: &[(&str, &str)],
+        until: impl Fn(&str) -> bool,
+    ) -> (StatusCode, HeaderMap, String) {
+        self.calls
+            .lock()
+            .expect("calls lock")
+            .push((Method::GET, uri.split('?').next().unwrap_or(uri).to_owned()));
+        let mut req = Request::builder().uri(uri);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let res = self
+            .app
+            .clone()
+            .oneshot(req.body(Body::empty()).expect("a valid request"))
+            .await
+            .expect("the router is infallible");
+        let (status, headers) = (res.status(), res.headers().clone());
+        let mut body = res.into_body();
+        let mut text = String::new();
+        let read = async {
+            while !until(&text) {
+                match body.frame().await {
+                    Some(Ok(f)) => {
+                        if let Some(d) = f.data_ref() {
+                            text.push_str(&String::from_utf8_lossy(d));
+                        }
+                    }
+                    _ => break,
+                }
+            }
+        };
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(10), read).await;
+        (status, headers, text)
+    }
+
     pub(crate) async fn call(&self, method: &str, uri: &str, body: Option<Value>) -> Answer {
         let mut req = Request::builder()
             .method(method)

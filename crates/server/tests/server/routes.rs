@@ -724,6 +724,40 @@ async fn every_route_answers_as_documented() {
     .await
     .expect_error(400, "invalid_argument");
 
+    // --- events (Server-Sent Events) ---
+    // Resuming from a number older than the server's first event: a `reset`, then every
+    // kept event, `demo`'s creation and its refs among them.
+    let (status, headers, text) = t
+        .stream_until("/v1/events", &[("last-event-id", "1")], |t| {
+            t.contains("event: reset") && t.contains("\"repo\":\"demo\"")
+        })
+        .await;
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(
+        headers.get("content-type").and_then(|v| v.to_str().ok()),
+        Some("text/event-stream")
+    );
+    assert!(text.contains("event: repository"), "{text}");
+    let (status, _, text) = t
+        .stream_until("/v1/repos/demo/events?lastEventId=1", &[], |t| {
+            t.contains("event: ref\n")
+        })
+        .await;
+    assert_eq!(status, 200);
+    assert!(!text.contains("\"repo\":\"other\""), "{text}");
+    let (status, _, text) = t
+        .stream_until("/v1/events", &[("last-event-id", "soon")], |_| false)
+        .await;
+    assert_eq!(status, 400, "{text}");
+
+    // The live log and blame are WebSockets (tests/streams/live.rs); a plain GET is refused.
+    t.get("/v1/repos/demo/log/live?rev=main")
+        .await
+        .expect_error(400, "invalid_argument");
+    t.get("/v1/repos/demo/blame/live?path=a.txt")
+        .await
+        .expect_error(400, "invalid_argument");
+
     // Unknown routes and methods answer with the error body too.
     t.get("/v1/nothing").await.expect_error(404, "not_found");
     t.call("PUT", "/v1/repos", None).await.expect(405);

@@ -4,10 +4,12 @@
 mod commits;
 mod files;
 mod history;
+pub(crate) mod live;
 mod merge;
 mod refs;
 mod repos;
 pub(crate) mod transport;
 mod workspaces;
 
+pub use live::{LIVE_BUFFER, LiveBlameQuery, LiveLogQuery, LiveUpdate};
 pub use repos::RepoSource;

@@ -5,6 +5,7 @@ use gitapi_core::*;
 
 use crate::auth::Scope;
 use crate::context::CallContext;
+use crate::events::RepoChangeKind;
 use crate::protect::{ProtectionRule, Protections, RefPattern};
 use crate::remote::check_remote;
 use crate::service::RepoService;
@@ -37,6 +38,9 @@ impl RepoService {
             RepoSource::Empty(opts) => {
                 let op = self.write(cx, "create_repo", Scope::Admin, repo).await?;
                 let out = op.commit(op.e.init_repo(repo, opts)).await;
+                if out.is_ok() {
+                    op.repo_changed(RepoChangeKind::Created);
+                }
                 op.finish(out)?
             }
             RepoSource::Remote { url, mirror } => {
@@ -47,6 +51,7 @@ impl RepoService {
                 let info = op
                     .commit(op.e.clone_repo(repo, CloneOptions { url, mirror }))
                     .await?;
+                op.repo_changed(RepoChangeKind::Created);
                 let after = op.all_refs(repo).await?;
                 op.moved_all(&[], &after);
                 op.finish(Ok(info))?
@@ -120,6 +125,7 @@ impl RepoService {
             .put(repo, Protections::default())
             .await?;
         op.moved_all(&before, &[]);
+        op.repo_changed(RepoChangeKind::Deleted);
         op.finish(Ok(()))
     }
 

@@ -76,7 +76,7 @@ async fn fixture(tweak: impl FnOnce(&mut ServiceConfig)) -> Fixture {
 #[tokio::test]
 async fn ref_changes_are_published() -> Result<()> {
     let f = fixture(|_| {}).await;
-    let mut events = f.svc.subscribe(&f.who);
+    let mut events = f.svc.subscribe(&f.who, None);
     let main = RefName::branch("main")?;
     let c1 = f
         .svc
@@ -100,15 +100,22 @@ async fn ref_changes_are_published() -> Result<()> {
         .await?;
     f.svc.delete_ref(&f.who, &f.repo, &side, None).await?;
 
-    let got: Vec<RefEvent> = (0..4)
+    let got: Vec<Event> = (0..4)
         .map(|_| events.try_recv().ok().flatten().expect("an event"))
         .collect();
-    let expect = |r: &RefName, old, new, kind| RefEvent {
-        repo: f.repo.clone(),
-        refname: r.clone(),
-        old,
-        new,
-        kind,
+    assert!(
+        got.windows(2).all(|w| w[0].id < w[1].id),
+        "event numbers increase"
+    );
+    let got: Vec<Change> = got.into_iter().map(|e| e.change).collect();
+    let expect = |r: &RefName, old, new, kind| {
+        Change::Ref(RefEvent {
+            repo: f.repo.clone(),
+            refname: r.clone(),
+            old,
+            new,
+            kind,
+        })
     };
     assert_eq!(
         got,
@@ -345,9 +352,9 @@ mod funnel {
         let admin = as_(admin_secret)?;
         let reader = as_(reader_secret)?;
         let (open, closed) = (RepoName::new("open")?, RepoName::new("closed")?);
-        let mut all = svc.subscribe(&reader);
-        let mut one = svc.subscribe_repo(&reader, &open)?;
-        let refused = svc.subscribe_repo(&reader, &closed).err();
+        let mut all = svc.subscribe(&reader, None);
+        let mut one = svc.subscribe_repo(&reader, &open, None)?;
+        let refused = svc.subscribe_repo(&reader, &closed, None).err();
         assert_eq!(refused.map(|e| e.kind()), Some(ErrorKind::PermissionDenied));
         for r in [&closed, &open] {
             svc.create_repo(&admin, r, RepoSource::Empty(InitOptions::default()))
@@ -356,15 +363,20 @@ mod funnel {
                 .await?;
         }
         for sub in [&mut all, &mut one] {
-            let e = sub
-                .try_recv()
-                .ok()
-                .flatten()
-                .expect("the open repository's event");
-            assert_eq!(e.repo, open);
+            let mut seen = Vec::new();
+            while let Ok(Some(e)) = sub.try_recv() {
+                seen.push(e.change);
+            }
+            // The open repository's creation and its first branch, nothing of the closed one.
             assert!(
-                matches!(sub.try_recv(), Ok(None)),
-                "nothing of the closed one"
+                matches!(
+                    &seen[..],
+                    [
+                        Change::Repo(RepoEvent { repo: a, kind: RepoChangeKind::Created }),
+                        Change::Ref(RefEvent { repo: b, kind: RefChangeKind::Created, .. }),
+                    ] if *a == open && *b == open
+                ),
+                "{seen:?}"
             );
         }
         Ok(())
