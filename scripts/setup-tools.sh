@@ -2,8 +2,9 @@
 # Tools the tests need besides Rust and git, installed into the workspace (never system-wide):
 # a Python venv at .tools/venv with openapi-spec-validator, which checks the generated OpenAPI
 # document (tests/server/openapi.rs), and grpcio with its tools, reflection, status and health
-# packages, the gRPC client nobody here wrote (crates/grpc/tests). Idempotent: a second run
-# changes nothing.
+# packages, the gRPC client nobody here wrote (crates/grpc/tests), and gql with its requests
+# transport, the GraphQL client nobody here wrote (crates/graphql/tests). Idempotent: a second
+# run changes nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -48,6 +49,16 @@ if [[ "$grpc_installed" != "$GRPCIO_VERSION" ]]; then
 fi
 "$venv/bin/python" -c "import grpc, grpc_tools.protoc, grpc_reflection, grpc_status, grpc_health"
 echo "setup-tools: grpcio $GRPCIO_VERSION ready in $venv"
+
+GQL_VERSION="4.4.0"
+gql_installed="$("$venv/bin/python" -m pip show gql 2>/dev/null | sed -n "s/^Version: //p" || true)"
+if [[ "$gql_installed" != "$GQL_VERSION" ]]; then
+  echo "setup-tools: installing gql $GQL_VERSION (requests transport)"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+    "gql[requests]==$GQL_VERSION"
+fi
+"$venv/bin/python" -c "import gql, gql.transport.requests"
+echo "setup-tools: gql $GQL_VERSION ready in $venv"
 
 # isomorphic-git from npm: a second Smart HTTP client the tests clone and push with
 # (tests/smart_http/clients.rs). Pinned, installed into .tools/node without touching the system.

@@ -9,5 +9,6 @@ mod errors;
 mod limits;
 mod loader;
 mod parity;
+mod python;
 mod queries;
 mod subscriptions;
