@@ -76,3 +76,26 @@ if command -v npm >/dev/null 2>&1; then
 else
   echo "setup-tools: npm not found; the isomorphic-git test will fail (install nodejs and npm)" >&2
 fi
+
+# graphql-ws and graphql-sse from npm: the reference subscription clients of the GraphQL door
+# (crates/graphql/tests/graphql/js_clients.rs), with their peers graphql and ws (Node 20 has no
+# WebSocket of its own). Pinned, installed into .tools/node beside isomorphic-git.
+GRAPHQL_NPM=("graphql@16.15.0" "graphql-ws@6.4.2" "graphql-sse@2.6.1" "ws@8.23.0")
+if command -v npm >/dev/null 2>&1; then
+  missing=()
+  for spec in "${GRAPHQL_NPM[@]}"; do
+    name="${spec%@*}"
+    want="${spec##*@}"
+    have="$(node -e "try{console.log(require('./$node_dir/node_modules/$name/package.json').version)}catch(e){}" 2>/dev/null || true)"
+    [[ "$have" == "$want" ]] || missing+=("$spec")
+  done
+  if (( ${#missing[@]} )); then
+    echo "setup-tools: installing ${missing[*]} into $node_dir"
+    mkdir -p "$node_dir"
+    (cd "$node_dir" && [[ -f package.json ]] || echo '{"private":true}' > package.json)
+    npm install --silent --no-audit --no-fund --prefix "$node_dir" "${missing[@]}"
+  fi
+  echo "setup-tools: ${GRAPHQL_NPM[*]} ready in $node_dir"
+else
+  echo "setup-tools: npm not found; the graphql-ws and graphql-sse tests will fail" >&2
+fi
