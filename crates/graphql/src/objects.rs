@@ -266,7 +266,11 @@ impl Repository {
         after: Option<String>,
     ) -> Result<Connection<String, TreeEntryObj>> {
         let (svc, cx) = call(ctx)?;
-        let had_cursor = after.is_some();
+        // The service pages a listing by offset: each edge's cursor is the offset after it.
+        let start = match &after {
+            Some(c) => cursor::decode_offset(c).gql()?,
+            None => 0,
+        };
         let query = ListTree {
             rev,
             path,
@@ -276,16 +280,18 @@ impl Repository {
             .list_tree(&cx, &self.info.name, query, &page(first, after)?)
             .await
             .gql()?;
-        let repo = self.info.name.clone();
-        Ok(keyed(
-            got,
-            had_cursor,
-            |e| e.path.clone(),
-            |e| TreeEntryObj {
-                repo: repo.clone(),
-                entry: e,
-            },
-        ))
+        let mut conn = Connection::new(start > 0, got.next_cursor.is_some());
+        conn.edges
+            .extend(got.items.into_iter().enumerate().map(|(i, entry)| {
+                Edge::new(
+                    cursor::encode_offset(start + i + 1),
+                    TreeEntryObj {
+                        repo: self.info.name.clone(),
+                        entry,
+                    },
+                )
+            }));
+        Ok(conn)
     }
 
     /// A file's content, by `rev` and `path` or by `oid`.

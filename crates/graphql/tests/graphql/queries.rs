@@ -63,6 +63,29 @@ async fn writes_through_graphql_read_back_through_graphql() {
     assert_eq!(conn["edges"][0]["node"]["name"], "refs/heads/main");
     assert_eq!(conn["pageInfo"]["hasNextPage"], false);
 
+    // A listing paged by its edges' cursors.
+    let d = gql
+        .data(
+            "query($r: RepoName!) { repository(name: $r) { files(first: 1) {
+               edges { node { path } } pageInfo { hasNextPage endCursor } } } }",
+            r.clone(),
+        )
+        .await;
+    let files = &d["repository"]["files"];
+    assert_eq!(files["edges"][0]["node"]["path"], "a.txt");
+    assert_eq!(files["pageInfo"]["hasNextPage"], true);
+    let d = gql
+        .data(
+            "query($r: RepoName!, $a: String) { repository(name: $r) { files(first: 1, after: $a) {
+               edges { node { path } } pageInfo { hasNextPage hasPreviousPage } } } }",
+            json!({"r": "w", "a": files["pageInfo"]["endCursor"]}),
+        )
+        .await;
+    let files = &d["repository"]["files"];
+    assert_eq!(files["edges"][0]["node"]["path"], "bin");
+    assert_eq!(files["pageInfo"]["hasNextPage"], false);
+    assert_eq!(files["pageInfo"]["hasPreviousPage"], true);
+
     // A tree with blobs: text, bytes and binary.
     let d = gql
         .data(
