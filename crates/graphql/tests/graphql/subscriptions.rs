@@ -22,8 +22,15 @@ const EVENTS: &str =
 
 /// Commits a file onto `main` through REST; returns the new commit's id.
 async fn rest_commit(server: &TestServer, repo: &str, n: usize) -> String {
-    let res = http_client()
-        .post(format!("{}/v1/repos/{repo}/commits", server.base()))
+    rest_commit_as(server, repo, n, None).await
+}
+
+async fn rest_commit_as(server: &TestServer, repo: &str, n: usize, token: Option<&str>) -> String {
+    let mut req = http_client().post(format!("{}/v1/repos/{repo}/commits", server.base()));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let res = req
         .json(&json!({"branch": "main",
                       "actions": [{"action": "put", "path": format!("f{n}.txt"), "content": "eA=="}],
                       "message": format!("rest {n}"), "author": author()}))
@@ -178,5 +185,103 @@ async fn sse_answers_a_query_with_one_next_and_complete() {
         text.contains(r#"{"data":{"repository":{"name":"q"}}}"#),
         "{text}"
     );
+    server.stop().await;
+}
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A `graphql-transport-ws` connection, initialised with `payload` and acknowledged.
+async fn connect(server: &TestServer, payload: Value) -> Ws {
+    let mut req = format!("ws://{}/graphql", server.addr)
+        .into_client_request()
+        .expect("a request");
+    req.headers_mut().insert(
+        "sec-websocket-protocol",
+        "graphql-transport-ws".parse().expect("a header"),
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(req)
+        .await
+        .expect("a WebSocket");
+    ws.send(Message::Text(
+        json!({"type": "connection_init", "payload": payload})
+            .to_string()
+            .into(),
+    ))
+    .await
+    .expect("init");
+    let ack = next_json(&mut ws).await.expect("an ack");
+    assert_eq!(ack["type"], "connection_ack", "{ack}");
+    ws
+}
+
+/// The next text message as JSON, or `None` if none comes within a few seconds.
+async fn next_json(ws: &mut Ws) -> Option<Value> {
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(3), ws.next())
+            .await
+            .ok()??
+            .expect("a frame");
+        if let Message::Text(t) = msg {
+            return Some(serde_json::from_str(&t).expect("JSON"));
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_websocket_subscriber_authenticates_with_its_connection_init_payload() {
+    const TOKEN: &str = "s3cret-s3cret-s3cret";
+    let server = TestServer::with(|c| {
+        c.service.tokens = vec![
+            gitapi_service::TokenGrant::new(
+                "ci",
+                TOKEN,
+                gitapi_service::Scope::Admin,
+                vec![gitapi_service::RepoPattern::new("*").expect("a pattern")],
+            )
+            .expect("a grant"),
+        ];
+    })
+    .await;
+    seed(&server.gql().with_token(TOKEN), "auth", &[("a.txt", "a\n")]).await;
+    let subscribe = json!({"id": "1", "type": "subscribe",
+                           "payload": {"query": EVENTS, "variables": {"r": "auth"}}});
+
+    // Without a token the subscription is refused with the table's code (an execution error:
+    // a `next` with `errors`, after which the operation completes).
+    let mut ws = connect(&server, json!({})).await;
+    ws.send(Message::Text(subscribe.to_string().into()))
+        .await
+        .expect("subscribe");
+    let refused = next_json(&mut ws).await.expect("an answer");
+    assert_eq!(refused["type"], "next", "{refused}");
+    assert_eq!(refused["payload"]["data"], Value::Null);
+    assert_eq!(
+        refused["payload"]["errors"][0]["extensions"]["code"],
+        "UNAUTHENTICATED"
+    );
+    ws.close(None).await.expect("close");
+
+    // With the token in `connection_init`, events arrive.
+    let mut ws = connect(&server, json!({"Authorization": format!("Bearer {TOKEN}")})).await;
+    ws.send(Message::Text(subscribe.to_string().into()))
+        .await
+        .expect("subscribe");
+    let mut commits = Vec::new();
+    let mut event = None;
+    for n in 0..20 {
+        commits.push(rest_commit_as(&server, "auth", n, Some(TOKEN)).await);
+        if let Some(msg) = next_json(&mut ws).await {
+            assert_eq!(msg["type"], "next", "{msg}");
+            event = Some(msg["payload"]["data"]["repositoryEvents"].clone());
+            break;
+        }
+    }
+    check(
+        &event.expect("an event within 20 commits"),
+        "auth",
+        &commits,
+    );
+    ws.close(None).await.expect("close");
     server.stop().await;
 }
