@@ -12,10 +12,10 @@ use async_graphql::parser::types::OperationType;
 use async_graphql::{Data, ServerError};
 use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
 use axum::extract::{FromRequest, FromRequestParts, Request, State, WebSocketUpgrade};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use futures::{Stream, StreamExt as _};
+use futures::StreamExt as _;
 
 use gitapi_service::RepoService;
 
@@ -113,33 +113,45 @@ pub(crate) async fn get(State(st): State<DoorState>, req: Request) -> Response {
         Err(rejection) => return rejection.into_response(),
     };
     if has_mutation(&req.query) {
-        let err = ServerError::new("a mutation must be sent with POST", None);
-        let res = async_graphql::Response::from_errors(vec![err]);
-        return (
-            StatusCode::METHOD_NOT_ALLOWED,
-            [(header::ALLOW, "POST")],
-            GraphQLResponse::from(res),
-        )
-            .into_response();
+        return mutation_over_get();
     }
     let req = with_caller(&st, &headers, req);
     GraphQLResponse::from(st.schema.execute(req).await).into_response()
 }
 
+/// A mutation over GET: `405` with a GraphQL error, as GraphQL over HTTP prescribes.
+fn mutation_over_get() -> Response {
+    let err = ServerError::new("a mutation must be sent with POST", None);
+    let res = async_graphql::Response::from_errors(vec![err]);
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        [(header::ALLOW, "POST")],
+        GraphQLResponse::from(res),
+    )
+        .into_response()
+}
+
 /// `/graphql/subscribe`: graphql-sse in distinct connections mode. Every result of the
-/// operation is an `event: next` with the result as JSON in `data`; the end is
-/// `event: complete`. Queries and mutations answer with one `next`, subscriptions with one
-/// per event.
+/// operation is an `event: next` with the result as JSON in `data` (validation errors too);
+/// the end is `event: complete`. Queries and mutations answer with one `next`, subscriptions
+/// with one per event. A mutation over GET is refused with 405, as on `/graphql`.
 pub(crate) async fn sse(
     State(st): State<DoorState>,
+    method: Method,
     headers: HeaderMap,
     req: GraphQLRequest,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let req = with_caller(&st, &headers, req.into_inner());
+) -> Response {
+    let req = req.into_inner();
+    if method == Method::GET && has_mutation(&req.query) {
+        return mutation_over_get();
+    }
+    let req = with_caller(&st, &headers, req);
     let results = st.schema.execute_stream(req).map(|res| {
         let json = serde_json::to_string(&res).unwrap_or_else(|_| "{}".to_owned());
-        Ok(Event::default().event("next").data(json))
+        Ok::<_, Infallible>(Event::default().event("next").data(json))
     });
     let complete = futures::stream::once(async { Ok(Event::default().event("complete").data("")) });
-    Sse::new(results.chain(complete)).keep_alive(KeepAlive::default())
+    Sse::new(results.chain(complete))
+        .keep_alive(KeepAlive::default())
+        .into_response()
 }

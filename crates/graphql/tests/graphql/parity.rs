@@ -26,6 +26,19 @@ impl Rest {
         res.json().await.expect("JSON")
     }
 
+    async fn post(&self, path: &str, body: Value) -> Value {
+        let url = format!("{}/v1/repos/{R}{path}", self.base);
+        let res = self
+            .http
+            .post(url)
+            .json(&body)
+            .send()
+            .await
+            .expect("a REST answer");
+        assert!(res.status().is_success(), "REST {path}: {}", res.status());
+        res.json().await.expect("JSON")
+    }
+
     async fn bytes(&self, path: &str) -> Vec<u8> {
         let url = format!("{}/v1/repos/{R}{path}", self.base);
         let res = self.http.get(url).send().await.expect("a REST answer");
@@ -83,6 +96,7 @@ async fn generate(server: &TestServer, gql: &Gql) {
              createTag(repo: $r, name: "v1", target: "main~2",
                        annotation: { tagger: $a, message: "v1\n" }) { name }
              setConfig(repo: $r, key: "gc.auto", value: "0")
+             protect(repo: $r, rule: {pattern: "refs/tags/*", noDeletion: true}) { pattern }
              putFile(repo: $r, path: "dir0/file0.txt", text: "changed\n")
            }"#,
         json!({"r": R, "a": author()}),
@@ -167,6 +181,52 @@ async fn every_read_answers_as_rest_does() {
         &nodes(&d["repository"]["history"]),
         &rest.get("/commits?range=older..main&path=dir1").await["items"],
         "history",
+    );
+
+    // A revision resolved, and commits by id in one batch (REST answers `null` for an id that
+    // is no commit; GraphQL leaves it out).
+    let head = d["repository"]["commit"].clone();
+    let ids = json!([head["oid"], "1".repeat(40), head["parents"][0]]);
+    let d = gql
+        .data(
+            &format!(
+                "query($r: RepoName!, $ids: [Oid!]!) {{ repository(name: $r) {{
+                   object(rev: \"main~3\") {{ oid }}
+                   commits(oids: $ids) {{ {COMMIT} }} }} }}"
+            ),
+            json!({"r": R, "ids": ids}),
+        )
+        .await;
+    same(
+        &d["repository"]["object"],
+        &rest.get("/resolve?rev=main~3").await,
+        "resolve",
+    );
+    let lookup = rest.post("/commit-lookup", json!({"oids": ids})).await;
+    let found: Vec<Value> = lookup["commits"]
+        .as_array()
+        .expect("commits")
+        .iter()
+        .filter(|c| !c.is_null())
+        .cloned()
+        .collect();
+    same(
+        &d["repository"]["commits"],
+        &Value::Array(found),
+        "commit lookup",
+    );
+
+    // Protections.
+    let d = gql
+        .data(
+            &q("protections { pattern noForcePush noDeletion requireSignedCommits }"),
+            v.clone(),
+        )
+        .await;
+    same(
+        &json!({"rules": d["repository"]["protections"]}),
+        &rest.get("/protections").await,
+        "protections",
     );
 
     // Trees: a directory and a recursive listing.

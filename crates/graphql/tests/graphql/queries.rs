@@ -400,6 +400,14 @@ async fn get_answers_queries_and_refuses_mutations() {
         .await
         .expect("an answer");
     assert_eq!(res.status(), 405);
+    let res = gql
+        .http
+        .get(format!("{url}/subscribe"))
+        .query(&[("query", "mutation { deleteRepository(name: \"g\") }")])
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(res.status(), 405);
     gql.data("{ repository(name: \"g\") { name } }", json!({}))
         .await;
     server.stop().await;
