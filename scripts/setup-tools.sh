@@ -2,8 +2,9 @@
 # Tools the tests need besides Rust and git, installed into the workspace (never system-wide):
 # a Python venv at .tools/venv with openapi-spec-validator, which checks the generated OpenAPI
 # document (tests/server/openapi.rs), and grpcio with its tools, reflection, status and health
-# packages, the gRPC client nobody here wrote (crates/grpc/tests). Idempotent: a second run
-# changes nothing.
+# packages, the gRPC client nobody here wrote (crates/grpc/tests), and gql with its requests
+# transport, the GraphQL client nobody here wrote (crates/graphql/tests). Idempotent: a second
+# run changes nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -49,6 +50,16 @@ fi
 "$venv/bin/python" -c "import grpc, grpc_tools.protoc, grpc_reflection, grpc_status, grpc_health"
 echo "setup-tools: grpcio $GRPCIO_VERSION ready in $venv"
 
+GQL_VERSION="4.4.0"
+gql_installed="$("$venv/bin/python" -m pip show gql 2>/dev/null | sed -n "s/^Version: //p" || true)"
+if [[ "$gql_installed" != "$GQL_VERSION" ]]; then
+  echo "setup-tools: installing gql $GQL_VERSION (requests transport)"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+    "gql[requests]==$GQL_VERSION"
+fi
+"$venv/bin/python" -c "import gql, gql.transport.requests"
+echo "setup-tools: gql $GQL_VERSION ready in $venv"
+
 # isomorphic-git from npm: a second Smart HTTP client the tests clone and push with
 # (tests/smart_http/clients.rs). Pinned, installed into .tools/node without touching the system.
 ISOGIT_VERSION="1.44.19"
@@ -64,4 +75,27 @@ if command -v npm >/dev/null 2>&1; then
   echo "setup-tools: isomorphic-git $ISOGIT_VERSION ready in $node_dir"
 else
   echo "setup-tools: npm not found; the isomorphic-git test will fail (install nodejs and npm)" >&2
+fi
+
+# graphql-ws and graphql-sse from npm: the reference subscription clients of the GraphQL door
+# (crates/graphql/tests/graphql/js_clients.rs), with their peers graphql and ws (Node 20 has no
+# WebSocket of its own). Pinned, installed into .tools/node beside isomorphic-git.
+GRAPHQL_NPM=("graphql@16.15.0" "graphql-ws@6.4.2" "graphql-sse@2.6.1" "ws@8.23.0")
+if command -v npm >/dev/null 2>&1; then
+  missing=()
+  for spec in "${GRAPHQL_NPM[@]}"; do
+    name="${spec%@*}"
+    want="${spec##*@}"
+    have="$(node -e "try{console.log(require('./$node_dir/node_modules/$name/package.json').version)}catch(e){}" 2>/dev/null || true)"
+    [[ "$have" == "$want" ]] || missing+=("$spec")
+  done
+  if (( ${#missing[@]} )); then
+    echo "setup-tools: installing ${missing[*]} into $node_dir"
+    mkdir -p "$node_dir"
+    (cd "$node_dir" && [[ -f package.json ]] || echo '{"private":true}' > package.json)
+    npm install --silent --no-audit --no-fund --prefix "$node_dir" "${missing[@]}"
+  fi
+  echo "setup-tools: ${GRAPHQL_NPM[*]} ready in $node_dir"
+else
+  echo "setup-tools: npm not found; the graphql-ws and graphql-sse tests will fail" >&2
 fi

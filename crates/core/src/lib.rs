@@ -20,6 +20,8 @@ pub mod cursor;
 pub mod deadline;
 pub mod diff;
 pub mod error;
+#[cfg(feature = "graphql")]
+mod graphql;
 pub mod layout;
 pub mod model;
 pub mod names;

@@ -35,11 +35,13 @@ pub mod config;
 pub use config::{Config, ConfigError, EngineKind, Flags};
 pub use gitapi_rest::{ApiError, AppState, openapi};
 
-/// Every door over one service: REST (`/v1`, `/openapi.json`, `/healthz`, `/readyz`), Git's
-/// Smart HTTP (`/{repo}.git/info/refs`, `/{repo}.git/git-upload-pack`,
-/// `/{repo}.git/git-receive-pack`) and the GraphQL playground page (`/graphql/playground`).
+/// Every door over one service: REST (`/v1`, `/openapi.json`, `/healthz`, `/readyz`), GraphQL
+/// (`/graphql`, `/graphql/subscribe`, and the playground page at `/graphql/playground`) and
+/// Git's Smart HTTP (`/{repo}.git/info/refs`, `/{repo}.git/git-upload-pack`,
+/// `/{repo}.git/git-receive-pack`).
 pub fn app(svc: RepoService) -> Router {
     gitapi_smarthttp::routes(svc.clone())
+        .merge(gitapi_graphql::routes(svc.clone()))
         .merge(gitapi_playground::routes())
         .merge(gitapi_rest::app(svc))
 }
