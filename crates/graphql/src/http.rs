@@ -81,7 +81,8 @@ fn has_mutation(query: &str) -> bool {
     })
 }
 
-/// `GET /graphql`: a WebSocket upgrade for subscriptions, or a query in the URL. A mutation
+/// `GET /graphql`: a WebSocket upgrade for subscriptions, the playground page for a browser
+/// (HTML accepted, no query), or a query in the URL. A mutation
 /// over GET is refused with 405, as GraphQL over HTTP prescribes.
 pub(crate) async fn get(State(st): State<DoorState>, req: Request) -> Response {
     let (mut parts, body) = req.into_parts();
@@ -106,6 +107,9 @@ pub(crate) async fn get(State(st): State<DoorState>, req: Request) -> Response {
                     .serve()
             });
     }
+    if wants_page(&parts) {
+        return gitapi_playground::page().await;
+    }
     let headers = parts.headers.clone();
     let req = Request::from_parts(parts, body);
     let req = match <GraphQLRequest as FromRequest<()>>::from_request(req, &()).await {
@@ -117,6 +121,20 @@ pub(crate) async fn get(State(st): State<DoorState>, req: Request) -> Response {
     }
     let req = with_caller(&st, &headers, req);
     GraphQLResponse::from(st.schema.execute(req).await).into_response()
+}
+
+/// A browser opening `/graphql` (HTML accepted, no query in the URL) gets the playground.
+fn wants_page(parts: &axum::http::request::Parts) -> bool {
+    let no_query = parts
+        .uri
+        .query()
+        .is_none_or(|q| !q.split('&').any(|p| p.starts_with("query=")));
+    let html = parts
+        .headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    no_query && html
 }
 
 /// A mutation over GET: `405` with a GraphQL error, as GraphQL over HTTP prescribes.

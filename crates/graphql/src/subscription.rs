@@ -225,7 +225,8 @@ impl Subscription {
         &self,
         ctx: &Context<'_>,
         repo: RepoName,
-        follow: RefName,
+        #[graphql(desc = "the branch (full ref name); default: the repository's default branch")]
+        follow: Option<RefName>,
         path: Option<RepoPath>,
         #[graphql(default)] first_parent: bool,
     ) -> Result<impl Stream<Item = Result<LiveLogUpdate>> + use<>> {
@@ -253,7 +254,8 @@ impl Subscription {
         &self,
         ctx: &Context<'_>,
         repo: RepoName,
-        follow: RefName,
+        #[graphql(desc = "the branch (full ref name); default: the repository's default branch")]
+        follow: Option<RefName>,
         path: RepoPath,
     ) -> Result<impl Stream<Item = Result<LiveBlameUpdate>> + use<>> {
         let (svc, cx) = call(ctx)?;

@@ -46,6 +46,11 @@ pub fn refname(s: &str) -> Result<RefName> {
     RefName::new(s)
 }
 
+/// A branch, short (`main`) or full (`refs/heads/main`).
+pub fn branch(s: &str) -> Result<RefName> {
+    RefName::branch_or_full(s)
+}
+
 /// A path in a tree.
 pub fn path(s: &str) -> Result<RepoPath> {
     RepoPath::new(s)
@@ -79,7 +84,7 @@ fn opt_field<T>(s: Option<&str>, parse: impl FnOnce(&str) -> Result<T>) -> Resul
     s.map(parse).transpose()
 }
 
-fn text<T: ToString>(v: Option<T>) -> String {
+pub(crate) fn text<T: ToString>(v: Option<T>) -> String {
     v.map(|v| v.to_string()).unwrap_or_default()
 }
 

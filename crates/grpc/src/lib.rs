@@ -137,6 +137,8 @@ pub const OPERATIONS: &[(&str, &[&str])] = &[
     ("merge_base", &["HistoryService/MergeBase"]),
     ("is_ancestor", &["HistoryService/IsAncestor"]),
     ("ahead_behind", &["HistoryService/AheadBehind"]),
+    ("live_log", &["HistoryService/WatchLog"]),
+    ("live_blame", &["HistoryService/WatchBlame"]),
     // merge and rebase
     ("merge", &["MergeService/Merge"]),
     ("rebase", &["MergeService/Rebase"]),

@@ -10,6 +10,7 @@ mod js_clients;
 mod limits;
 mod loader;
 mod parity;
+mod playground;
 mod python;
 mod queries;
 mod subscriptions;

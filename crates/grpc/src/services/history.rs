@@ -3,7 +3,9 @@
 
 use tonic::Request;
 
-use crate::convert::{RepoRequest as _, repo, rev};
+use gitapi_service::{LiveBlameQuery, LiveLogQuery, LiveUpdate};
+
+use crate::convert::{RepoRequest as _, branch, opt, path, repo, rev, text};
 use crate::pb;
 use crate::pb::history_service_server::HistoryService;
 
@@ -12,10 +14,75 @@ use super::{Answer, Handlers, Stream, reply, stream};
 /// Hunks per `Blame` message.
 const BLAME_BATCH: usize = 256;
 
+/// A live update as the proto carries it: its kind, its items, and its tip (empty for none).
+fn live<T>(u: LiveUpdate<T>) -> (i32, Vec<T>, String) {
+    let kind = |k: pb::LiveUpdateKind| k as i32;
+    match u {
+        LiveUpdate::Items { items } => (kind(pb::LiveUpdateKind::Items), items, String::new()),
+        LiveUpdate::Restart { tip } => (kind(pb::LiveUpdateKind::Restart), Vec::new(), text(tip)),
+        LiveUpdate::Synced { tip } => (kind(pb::LiveUpdateKind::Synced), Vec::new(), text(tip)),
+    }
+}
+
 #[tonic::async_trait]
 impl HistoryService for Handlers {
     type StreamLogStream = Stream<pb::StreamLogResponse>;
     type BlameStream = Stream<pb::BlameResponse>;
+    type WatchLogStream = Stream<pb::WatchLogResponse>;
+    type WatchBlameStream = Stream<pb::WatchBlameResponse>;
+
+    async fn watch_log(&self, req: Request<pb::WatchLogRequest>) -> Answer<Self::WatchLogStream> {
+        reply(
+            async {
+                let cx = self.cx(&req)?;
+                let r = req.into_inner();
+                let query = LiveLogQuery {
+                    follow: opt(&r.branch, branch)?,
+                    path: opt(&r.path, path)?,
+                    first_parent: r.first_parent,
+                };
+                let updates = self.svc.live_log(&cx, &repo(&r.repository)?, query).await?;
+                Ok(stream(updates, |u| {
+                    let (kind, commits, tip) = live(u);
+                    pb::WatchLogResponse {
+                        kind,
+                        commits: commits.iter().map(Into::into).collect(),
+                        tip,
+                    }
+                }))
+            }
+            .await,
+        )
+    }
+
+    async fn watch_blame(
+        &self,
+        req: Request<pb::WatchBlameRequest>,
+    ) -> Answer<Self::WatchBlameStream> {
+        reply(
+            async {
+                let cx = self.cx(&req)?;
+                let r = req.into_inner();
+                let query = LiveBlameQuery {
+                    follow: opt(&r.branch, branch)?,
+                    path: path(&r.path)?,
+                };
+                let updates = self
+                    .svc
+                    .live_blame(&cx, &repo(&r.repository)?, query)
+                    .await?;
+                Ok(stream(updates, |u| {
+                    let (kind, hunks, tip) = live(u);
+                    pb::WatchBlameResponse {
+                        kind,
+                        hunks: hunks.iter().map(Into::into).collect(),
+                        tip,
+                    }
+                }))
+            }
+            .await,
+        )
+    }
 
     async fn log(&self, req: Request<pb::LogRequest>) -> Answer<pb::LogResponse> {
         reply(

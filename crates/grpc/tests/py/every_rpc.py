@@ -165,6 +165,31 @@ check(hist.IsAncestor(history_pb2.IsAncestorRequest(repository=R, ancestor=c1.oi
 ab = hist.AheadBehind(history_pb2.AheadBehindRequest(repository=R, a="main", b="topic2")).counts
 check((ab.ahead, ab.behind) == (2, 0), "ahead/behind")
 
+
+def until_synced(watch):
+    """The items of a live watch up to its first SYNCED, and that tip."""
+    items = []
+    for m in watch:
+        if m.kind == history_pb2.LIVE_UPDATE_KIND_ITEMS:
+            items.extend(m.commits if hasattr(m, "commits") else m.hunks)
+        elif m.kind == history_pb2.LIVE_UPDATE_KIND_SYNCED:
+            return items, m.tip
+    raise SystemExit("a live watch ended before it was synced")
+
+
+live = hist._stub.WatchLog(history_pb2.WatchLogRequest(repository=R, branch="main"), timeout=60)
+called.add("HistoryService/WatchLog")
+items, tip = until_synced(live)
+check(([c.oid for c in items], tip) == ([c3.oid, c2.oid, c1.oid], c3.oid), "live log")
+live.cancel()
+live = hist._stub.WatchBlame(history_pb2.WatchBlameRequest(repository=R, path="a.txt"),
+                             timeout=60)
+called.add("HistoryService/WatchBlame")
+items, tip = until_synced(live)
+check([(h.commit, h.final_start) for h in items] == [(c1.oid, 1), (c2.oid, 2)] and tip == c3.oid,
+      "live blame")
+live.cancel()
+
 # --- diff ---
 msgs = diffs.Diff(diff_pb2.DiffRequest(repository=R, spec=diff_pb2.DiffSpec(
     commits=diff_pb2.DiffSpec.Commits(**{"from": c1.oid}, to=c2.oid))))

@@ -19,8 +19,8 @@ use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use gitapi_core::{Error, RefName, RepoName, Result};
-use gitapi_service::{CallContext, Door, LiveBlameQuery, LiveLogQuery, LiveUpdate};
+use gitapi_core::{Error, Result};
+use gitapi_service::{Door, LiveBlameQuery, LiveLogQuery, LiveUpdate};
 
 use super::{branch, de, repo, repo_path};
 use crate::error::{ApiError, ApiResult};
@@ -75,26 +75,6 @@ fn upgrade(
     })
 }
 
-/// The branch `rev` names, or the repository's default branch.
-async fn followed(
-    s: &AppState,
-    cx: &CallContext,
-    name: &RepoName,
-    rev: Option<&str>,
-) -> ApiResult<RefName> {
-    Ok(match rev {
-        Some(r) => branch(r)?,
-        None => s
-            .svc
-            .repo_info(cx, name)
-            .await?
-            .default_branch
-            .ok_or_else(|| {
-                Error::invalid("the repository has no default branch: name one with `rev`")
-            })?,
-    })
-}
-
 /// The log of a branch, then each new commit as the branch moves (WebSocket).
 #[utoipa::path(get, path = "/v1/repos/{repo}/log/live", tag = "events",
     params(("repo" = String, Path, description = "repository name"), LiveLogParams),
@@ -110,7 +90,7 @@ async fn live_log(
     let cx = who.through(Door::Stream);
     let name = repo(&name)?;
     let query = LiveLogQuery {
-        follow: followed(&s, &cx, &name, q.rev.as_deref()).await?,
+        follow: q.rev.as_deref().map(branch).transpose()?,
         path: q.path.as_deref().map(repo_path).transpose()?,
         first_parent: q.first_parent,
     };
@@ -135,7 +115,7 @@ async fn live_blame(
     let cx = who.through(Door::Stream);
     let name = repo(&name)?;
     let query = LiveBlameQuery {
-        follow: followed(&s, &cx, &name, q.rev.as_deref()).await?,
+        follow: q.rev.as_deref().map(branch).transpose()?,
         path: repo_path(&q.path)?,
     };
     let updates = s.svc.live_blame(&cx, &name, query).await?;

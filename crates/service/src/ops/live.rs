@@ -56,8 +56,9 @@ pub enum LiveUpdate<T> {
 /// What a live log follows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LiveLogQuery {
-    /// The branch (or any ref) whose history is followed.
-    pub follow: RefName,
+    /// The branch (or any ref) whose history is followed; `None`: the repository's default
+    /// branch.
+    pub follow: Option<RefName>,
     /// Only commits that change this path.
     pub path: Option<RepoPath>,
     /// Only first parents.
@@ -67,8 +68,9 @@ pub struct LiveLogQuery {
 /// What a live blame follows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LiveBlameQuery {
-    /// The branch (or any ref) the file is blamed on.
-    pub follow: RefName,
+    /// The branch (or any ref) the file is blamed on; `None`: the repository's default
+    /// branch.
+    pub follow: Option<RefName>,
     /// The file.
     pub path: RepoPath,
 }
@@ -128,6 +130,27 @@ fn stream<T: Send + 'static>(
 }
 
 impl RepoService {
+    /// The ref a live answer follows: the one named, or the repository's default branch.
+    async fn followed(
+        &self,
+        cx: &CallContext,
+        repo: &RepoName,
+        follow: Option<RefName>,
+    ) -> Result<RefName> {
+        match follow {
+            Some(name) => Ok(name),
+            None => self
+                .repo_info(cx, repo)
+                .await?
+                .default_branch
+                .ok_or_else(|| {
+                    Error::invalid(
+                        "the repository has no default branch: name the branch to follow",
+                    )
+                }),
+        }
+    }
+
     /// The tip of `name`, `None` when it does not exist.
     async fn tip(&self, cx: &CallContext, repo: &RepoName, name: &RefName) -> Result<Option<Oid>> {
         match self.get_ref(cx, repo, name).await {
@@ -154,36 +177,39 @@ impl RepoService {
         query: LiveLogQuery,
     ) -> Result<BoxStream<'static, Result<LiveUpdate<Commit>>>> {
         let events = self.subscribe_repo(cx, repo, None)?;
-        let tip = self.tip(cx, repo, &query.follow).await?;
+        let follow = self.followed(cx, repo, query.follow).await?;
+        let tip = self.tip(cx, repo, &follow).await?;
         let (tx, rx) = mpsc::channel(LIVE_BUFFER);
         let (svc, cx, repo) = (self.clone(), cx.clone(), repo.clone());
+        let (path, first_parent) = (query.path, query.first_parent);
         tokio::spawn(async move {
             let out = Out(tx);
-            if let Err(e) = svc
-                .run_live_log(&cx, &repo, &query, tip, events, &out)
-                .await
-            {
+            let run = svc.run_live_log(&cx, &repo, &follow, path, first_parent, tip, events, &out);
+            if let Err(e) = run.await {
                 out.fail(e).await;
             }
         });
         Ok(stream(rx))
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn run_live_log(
         &self,
         cx: &CallContext,
         repo: &RepoName,
-        q: &LiveLogQuery,
+        follow: &RefName,
+        path: Option<RepoPath>,
+        first_parent: bool,
         mut tip: Option<Oid>,
         mut events: EventSubscription,
         out: &Out<Commit>,
     ) -> Result<()> {
         let query = |range: RevRange, offset: usize| LogQuery {
             range,
-            path: q.path.clone(),
+            path: path.clone(),
             limit: PAGE,
             offset,
-            first_parent: q.first_parent,
+            first_parent,
             follow: false,
         };
         // Sends every page of `range`; `Ok(false)` when the subscriber is gone.
@@ -213,7 +239,7 @@ impl RepoService {
             return Ok(());
         }
         loop {
-            match wakes(events.recv().await, &q.follow) {
+            match wakes(events.recv().await, follow) {
                 Wake::Sleep => continue,
                 Wake::End => return Ok(()),
                 Wake::Gone => {
@@ -221,7 +247,7 @@ impl RepoService {
                 }
                 Wake::Look => {}
             }
-            let now = self.tip(cx, repo, &q.follow).await?;
+            let now = self.tip(cx, repo, follow).await?;
             if now == tip {
                 continue;
             }
@@ -262,7 +288,8 @@ impl RepoService {
         query: LiveBlameQuery,
     ) -> Result<BoxStream<'static, Result<LiveUpdate<BlameHunk>>>> {
         let events = self.subscribe_repo(cx, repo, None)?;
-        let tip = self.tip(cx, repo, &query.follow).await?;
+        let follow = self.followed(cx, repo, query.follow).await?;
+        let tip = self.tip(cx, repo, &follow).await?;
         // The first blame before the stream starts, so a path that is not in the branch is
         // an error to the caller (later, a file deleted by a move is an empty blame).
         let first = match tip {
@@ -280,7 +307,8 @@ impl RepoService {
         let (svc, cx, repo) = (self.clone(), cx.clone(), repo.clone());
         tokio::spawn(async move {
             let out = Out(tx);
-            let run = svc.run_live_blame(&cx, &repo, &query, tip, first, events, &out);
+            let run =
+                svc.run_live_blame(&cx, &repo, &follow, &query.path, tip, first, events, &out);
             if let Err(e) = run.await {
                 out.fail(e).await;
             }
@@ -311,7 +339,8 @@ impl RepoService {
         &self,
         cx: &CallContext,
         repo: &RepoName,
-        q: &LiveBlameQuery,
+        follow: &RefName,
+        path: &RepoPath,
         mut tip: Option<Oid>,
         mut hunks: Vec<BlameHunk>,
         mut events: EventSubscription,
@@ -329,7 +358,7 @@ impl RepoService {
             return Ok(());
         }
         loop {
-            match wakes(events.recv().await, &q.follow) {
+            match wakes(events.recv().await, follow) {
                 Wake::Sleep => continue,
                 Wake::End => return Ok(()),
                 Wake::Gone => {
@@ -337,7 +366,7 @@ impl RepoService {
                 }
                 Wake::Look => {}
             }
-            let now = self.tip(cx, repo, &q.follow).await?;
+            let now = self.tip(cx, repo, follow).await?;
             if now == tip {
                 continue;
             }
@@ -353,7 +382,7 @@ impl RepoService {
                                 repo,
                                 LogQuery {
                                     range: RevRange::TwoDot(Rev::from(old), Rev::from(new)),
-                                    path: Some(q.path.clone()),
+                                    path: Some(path.clone()),
                                     limit: 1,
                                     offset: 0,
                                     first_parent: false,
@@ -368,7 +397,7 @@ impl RepoService {
             tip = now;
             if !unchanged {
                 let hunks = match now {
-                    Some(n) => self.blame_or_empty(cx, repo, &q.path, n).await?,
+                    Some(n) => self.blame_or_empty(cx, repo, path, n).await?,
                     None => Vec::new(),
                 };
                 if out.send(LiveUpdate::Restart { tip }).await.is_err()
