@@ -8,10 +8,11 @@
 //!
 //! The server runs in a child process (this program started again with `--serve`), so its
 //! resident memory (`VmRSS`) is the server's alone. Part 1 makes `COMMITS` commits through
-//! REST, one at a time, with one subscriber on `/v1/repos/bench/events`, and prints the time
-//! from each commit's answer to its event's arrival (p50/p99/p99.9; an event may arrive before
-//! the answer is read: it is published before the answer is sent, and such events count as
-//! 0), and from the request's start. Part 2 opens `SUBSCRIBERS` idle streams on `/v1/events`
+//! REST, one at a time, with two subscribers, one on `/v1/repos/bench/events` (SSE) and one
+//! on `/graphql` speaking `graphql-transport-ws` (the graphql-ws protocol) to
+//! `repositoryEvents`, and prints for each the time from each commit's answer to its event's
+//! arrival (p50/p99/p99.9; an event may arrive before the answer is read: it is published
+//! before the answer is sent, and such events count as 0), and from the request's start. Part 2 opens `SUBSCRIBERS` idle streams on `/v1/events`
 //! over raw HTTP/1.1 connections, prints the server's memory before and after, then makes
 //! one commit and counts the subscribers that received its event.
 
@@ -141,9 +142,10 @@ async fn bench(commits: usize, subscribers: usize) -> Result<(), Error> {
         return Err(format!("create answered {}", res.status()).into());
     }
 
-    // Part 1: latency. One reader task timestamps each event's arrival by its new oid.
+    // Part 1: latency. Each reader task timestamps each event's arrival by its new oid.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(Door, String, Instant)>();
     let mut stream = open_stream(&addr, "/v1/repos/bench/events").await?;
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(String, Instant)>();
+    let sse_tx = tx.clone();
     tokio::spawn(async move {
         let mut buf = vec![0u8; 64 * 1024];
         let mut text = String::new();
@@ -156,34 +158,46 @@ async fn bench(commits: usize, subscribers: usize) -> Result<(), Error> {
             while let Some(i) = text.find("\"new\":\"") {
                 let rest = &text[i + 7..];
                 let Some(end) = rest.find('"') else { break };
-                let _ = tx.send((rest[..end].to_owned(), now));
+                let _ = sse_tx.send((Door::Sse, rest[..end].to_owned(), now));
                 text = rest[end..].to_owned();
             }
         }
     });
-    let (mut after_answer, mut from_start, mut early) = (Vec::new(), Vec::new(), 0usize);
+    graphql_ws(&addr, tx).await?;
+    // The subscription is registered when the server has handled `subscribe`; there is no
+    // acknowledgement in the protocol, so give it a moment.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let mut rows: [(Vec<Duration>, Vec<Duration>, usize); 2] = Default::default();
     let mut tip = ZERO.to_owned();
     for i in 0..commits {
         let t0 = Instant::now();
         let oid = commit(&http, &base, &tip, i).await?;
         let t1 = Instant::now();
-        let (got, at) = tokio::time::timeout(Duration::from_secs(10), rx.recv())
-            .await?
-            .ok_or("the event stream ended")?;
-        if got != oid {
-            return Err(format!("event for {got}, expected {oid}").into());
+        for _ in 0..2 {
+            let (door, got, at) = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+                .await?
+                .ok_or("an event stream ended")?;
+            if got != oid {
+                return Err(format!("{door:?} event for {got}, expected {oid}").into());
+            }
+            let row = &mut rows[door as usize];
+            if at < t1 {
+                row.2 += 1;
+            }
+            row.0.push(at.saturating_duration_since(t1));
+            row.1.push(at - t0);
         }
-        if at < t1 {
-            early += 1;
-        }
-        after_answer.push(at.saturating_duration_since(t1));
-        from_start.push(at - t0);
         tip = oid;
     }
-    println!("# part 1: {commits} commits through REST, one SSE subscriber");
-    print_row("event after the commit's answer", after_answer);
-    print_row("event after the commit's request", from_start);
-    println!("events that arrived before the answer was read: {early} of {commits}");
+    println!("# part 1: {commits} commits through REST, one SSE and one graphql-ws subscriber");
+    for (door, (after_answer, from_start, early)) in
+        [Door::Sse, Door::GraphqlWs].into_iter().zip(rows)
+    {
+        print_row(&format!("{door:?}: event after the answer"), after_answer);
+        print_row(&format!("{door:?}: event after the request"), from_start);
+        println!("{door:?}: events that arrived before the answer was read: {early} of {commits}");
+    }
 
     // Part 2: idle subscribers.
     let before = rss_kib(pid).unwrap_or(0);
@@ -233,6 +247,62 @@ async fn bench(commits: usize, subscribers: usize) -> Result<(), Error> {
     );
     drop(idle);
     child.kill().await?;
+    Ok(())
+}
+
+/// Which subscriber saw an event.
+#[derive(Debug, Clone, Copy)]
+enum Door {
+    Sse = 0,
+    GraphqlWs = 1,
+}
+
+/// Subscribes to `repositoryEvents` of `bench` over `graphql-transport-ws` and sends each
+/// event's new oid, timestamped, to `tx` from a task.
+async fn graphql_ws(
+    addr: &str,
+    tx: tokio::sync::mpsc::UnboundedSender<(Door, String, Instant)>,
+) -> Result<(), Error> {
+    use futures::{SinkExt as _, StreamExt as _};
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+
+    let mut req = format!("ws://{addr}/graphql").into_client_request()?;
+    req.headers_mut()
+        .insert("sec-websocket-protocol", "graphql-transport-ws".parse()?);
+    let (mut ws, _) = tokio_tungstenite::connect_async(req).await?;
+    ws.send(Message::Text(r#"{"type":"connection_init"}"#.into()))
+        .await?;
+    loop {
+        let msg = ws.next().await.ok_or("closed before connection_ack")??;
+        if msg.to_text().is_ok_and(|t| t.contains("connection_ack")) {
+            break;
+        }
+    }
+    let subscribe = serde_json::json!({"id": "1", "type": "subscribe", "payload": {
+        "query": "subscription { repositoryEvents(repo: \"bench\") { new } }"}});
+    ws.send(Message::Text(subscribe.to_string().into())).await?;
+    tokio::spawn(async move {
+        while let Some(Ok(msg)) = ws.next().await {
+            let now = Instant::now();
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(msg.to_text().unwrap_or(""))
+            else {
+                continue;
+            };
+            match v["type"].as_str() {
+                Some("next") => {
+                    let new = &v["payload"]["data"]["repositoryEvents"]["new"];
+                    if let Some(oid) = new.as_str() {
+                        let _ = tx.send((Door::GraphqlWs, oid.to_owned(), now));
+                    }
+                }
+                Some("ping") => {
+                    let _ = ws.send(Message::Text(r#"{"type":"pong"}"#.into())).await;
+                }
+                _ => {}
+            }
+        }
+    });
     Ok(())
 }
 
