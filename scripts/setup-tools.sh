@@ -60,6 +60,18 @@ fi
 "$venv/bin/python" -c "import gql, gql.transport.requests"
 echo "setup-tools: gql $GQL_VERSION ready in $venv"
 
+# schemathesis, in its GraphQL mode, fuzzes /graphql (crates/graphql/tests/py/fuzz.py).
+SCHEMATHESIS_VERSION="3.39.16"
+st_installed="$("$venv/bin/python" -m pip show schemathesis 2>/dev/null \
+  | sed -n "s/^Version: //p" || true)"
+if [[ "$st_installed" != "$SCHEMATHESIS_VERSION" ]]; then
+  echo "setup-tools: installing schemathesis $SCHEMATHESIS_VERSION"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+    "schemathesis==$SCHEMATHESIS_VERSION"
+fi
+"$venv/bin/python" -c "import schemathesis.graphql"
+echo "setup-tools: schemathesis $SCHEMATHESIS_VERSION ready in $venv"
+
 # isomorphic-git from npm: a second Smart HTTP client the tests clone and push with
 # (tests/smart_http/clients.rs). Pinned, installed into .tools/node without touching the system.
 ISOGIT_VERSION="1.44.19"

@@ -59,6 +59,50 @@ impl<T> Gql<T> for gitapi_core::Result<T> {
     }
 }
 
+/// Gives the table's `INVALID_ARGUMENT` to every error the executor makes itself (a document
+/// that does not parse or validate, a scalar that refuses its value, a query over the depth or
+/// complexity limit), so every error a client sees carries a code, as the resolvers' do.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Coded;
+
+impl async_graphql::extensions::ExtensionFactory for Coded {
+    fn create(&self) -> std::sync::Arc<dyn async_graphql::extensions::Extension> {
+        std::sync::Arc::new(Coded)
+    }
+}
+
+#[async_trait::async_trait]
+impl async_graphql::extensions::Extension for Coded {
+    async fn request(
+        &self,
+        ctx: &async_graphql::extensions::ExtensionContext<'_>,
+        next: async_graphql::extensions::NextRequest<'_>,
+    ) -> async_graphql::Response {
+        coded(next.run(ctx).await)
+    }
+
+    fn subscribe<'s>(
+        &self,
+        ctx: &async_graphql::extensions::ExtensionContext<'_>,
+        stream: futures::stream::BoxStream<'s, async_graphql::Response>,
+        next: async_graphql::extensions::NextSubscribe<'_>,
+    ) -> futures::stream::BoxStream<'s, async_graphql::Response> {
+        use futures::StreamExt as _;
+        next.run(ctx, stream).map(coded).boxed()
+    }
+}
+
+fn coded(mut res: async_graphql::Response) -> async_graphql::Response {
+    for e in &mut res.errors {
+        let ext = e.extensions.get_or_insert_with(Default::default);
+        if ext.get("code").is_none() {
+            ext.set("code", ErrorKind::InvalidArgument.graphql_code());
+            ext.set("kind", ErrorKind::InvalidArgument.code());
+        }
+    }
+    res
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

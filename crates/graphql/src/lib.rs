@@ -59,6 +59,7 @@ pub fn schema(svc: RepoService) -> GitapiSchema {
         .data(svc)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
+        .extension(error::Coded)
         .finish()
 }
 

@@ -6,6 +6,7 @@ mod common;
 
 mod coverage;
 mod errors;
+mod fuzz;
 mod js_clients;
 mod limits;
 mod loader;
