@@ -16,3 +16,4 @@
 pub mod bigrepo;
 pub mod conformance;
 pub mod git;
+pub mod operations;

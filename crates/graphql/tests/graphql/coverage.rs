@@ -4,43 +4,11 @@
 //! `gitapi_graphql::OPERATIONS` and `NOT_IN_GRAPHQL`.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 
 use async_graphql::Schema;
 use serde_json::Value;
 
 use gitapi_graphql::{Mutation, NOT_IN_GRAPHQL, OPERATIONS, Query, Subscription};
-
-/// The public methods of `RepoService` that take a call context: its operations.
-fn service_operations() -> BTreeSet<String> {
-    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../service/src");
-    let mut files = vec![src.join("service.rs")];
-    for e in std::fs::read_dir(src.join("ops")).expect("service ops") {
-        files.push(e.expect("an entry").path());
-    }
-    let mut ops = BTreeSet::new();
-    for f in files {
-        let text = std::fs::read_to_string(&f).expect("readable source");
-        for (at, _) in text.match_indices("pub ") {
-            let rest = &text[at..];
-            let Some(sig) = rest
-                .strip_prefix("pub async fn ")
-                .or_else(|| rest.strip_prefix("pub fn "))
-            else {
-                continue;
-            };
-            let name: String = sig
-                .chars()
-                .take_while(|c| c.is_alphanumeric() || *c == '_')
-                .collect();
-            let params = &sig[..sig.find('{').unwrap_or(sig.len())];
-            if params.contains("&CallContext") {
-                ops.insert(name);
-            }
-        }
-    }
-    ops
-}
 
 /// `Type.field` of every field of every object type of the schema, by introspection.
 async fn schema_fields() -> BTreeSet<String> {
@@ -65,7 +33,7 @@ async fn schema_fields() -> BTreeSet<String> {
 
 #[test]
 fn every_service_operation_has_a_field_or_a_reason() {
-    let ops = service_operations();
+    let ops = gitapi_testkit::operations::service_operations();
     assert!(ops.len() >= 60, "too few operations found: {ops:?}");
     let mapped: BTreeSet<String> = OPERATIONS.iter().map(|(op, _)| (*op).to_owned()).collect();
     let excluded: BTreeSet<String> = NOT_IN_GRAPHQL

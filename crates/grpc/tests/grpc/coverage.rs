@@ -3,40 +3,8 @@
 //! descriptor set, and both are held to `gitapi_grpc::OPERATIONS`.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 
 use prost::Message as _;
-
-/// The public methods of `RepoService` that take a call context: its operations.
-fn service_operations() -> BTreeSet<String> {
-    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../service/src");
-    let mut files = vec![src.join("service.rs")];
-    for e in std::fs::read_dir(src.join("ops")).expect("service ops") {
-        files.push(e.expect("an entry").path());
-    }
-    let mut ops = BTreeSet::new();
-    for f in files {
-        let text = std::fs::read_to_string(&f).expect("readable source");
-        for (at, _) in text.match_indices("pub ") {
-            let rest = &text[at..];
-            let Some(sig) = rest
-                .strip_prefix("pub async fn ")
-                .or_else(|| rest.strip_prefix("pub fn "))
-            else {
-                continue;
-            };
-            let name: String = sig
-                .chars()
-                .take_while(|c| c.is_alphanumeric() || *c == '_')
-                .collect();
-            let params = &sig[..sig.find('{').unwrap_or(sig.len())];
-            if params.contains("&CallContext") {
-                ops.insert(name);
-            }
-        }
-    }
-    ops
-}
 
 /// `Service/Method` of every RPC of the `gitapi.v1` descriptor set.
 fn descriptor_rpcs() -> BTreeSet<String> {
@@ -56,7 +24,7 @@ fn descriptor_rpcs() -> BTreeSet<String> {
 
 #[test]
 fn every_service_operation_has_an_rpc() {
-    let ops = service_operations();
+    let ops = gitapi_testkit::operations::service_operations();
     assert!(ops.len() >= 60, "too few operations found: {ops:?}");
     let mapped: BTreeSet<String> = gitapi_grpc::OPERATIONS
         .iter()
