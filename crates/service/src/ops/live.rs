@@ -20,7 +20,7 @@ use tokio::sync::mpsc;
 use gitapi_core::*;
 
 use crate::context::CallContext;
-use crate::events::{Change, EventSubscription, RecvError};
+use crate::events::{Change, EventSubscription, RecvError, RepoChangeKind};
 use crate::service::RepoService;
 
 /// Updates a live answer's task may have made before its subscriber takes them.
@@ -97,30 +97,6 @@ impl<T> Out<T> {
     }
 }
 
-/// Whether the task should look at the branch again after `next`; `None` ends it.
-fn wakes(next: std::result::Result<crate::events::Event, RecvError>, follow: &RefName) -> Wake {
-    match next {
-        Ok(e) => match e.change {
-            Change::Ref(r) if r.refname == *follow => Wake::Look,
-            Change::Ref(_) => Wake::Sleep,
-            Change::Repo(r) => match r.kind {
-                crate::events::RepoChangeKind::Deleted => Wake::Gone,
-                crate::events::RepoChangeKind::Created => Wake::Look,
-            },
-        },
-        // Events were lost: one of them may have moved the branch.
-        Err(RecvError::Lagged { .. }) => Wake::Look,
-        Err(RecvError::Closed) => Wake::End,
-    }
-}
-
-enum Wake {
-    Look,
-    Sleep,
-    Gone,
-    End,
-}
-
 fn stream<T: Send + 'static>(
     rx: mpsc::Receiver<Result<LiveUpdate<T>>>,
 ) -> BoxStream<'static, Result<LiveUpdate<T>>> {
@@ -148,6 +124,42 @@ impl RepoService {
                         "the repository has no default branch: name the branch to follow",
                     )
                 }),
+        }
+    }
+
+    /// Waits until `follow` has moved away from `tip` and gives where it is now (`None`
+    /// inside: it does not exist); `Ok(None)` when the subscription ended (the server shuts
+    /// down). Events only wake the task up: on an event of `follow`, a lag (one of the lost
+    /// events may have moved it) or the repository's re-creation, the tip is read again, so
+    /// a burst of moves is one answer.
+    async fn moved(
+        &self,
+        cx: &CallContext,
+        repo: &RepoName,
+        follow: &RefName,
+        tip: Option<Oid>,
+        events: &mut EventSubscription,
+    ) -> Result<Option<Option<Oid>>> {
+        loop {
+            let look = match events.recv().await {
+                Ok(e) => match e.change {
+                    Change::Ref(r) => r.refname == *follow,
+                    Change::Repo(r) => match r.kind {
+                        RepoChangeKind::Deleted => {
+                            return Err(Error::not_found(format!("repository {repo} was deleted")));
+                        }
+                        RepoChangeKind::Created => true,
+                    },
+                },
+                Err(RecvError::Lagged { .. }) => true,
+                Err(RecvError::Closed) => return Ok(None),
+            };
+            if look {
+                let now = self.tip(cx, repo, follow).await?;
+                if now != tip {
+                    return Ok(Some(now));
+                }
+            }
         }
     }
 
@@ -238,19 +250,7 @@ impl RepoService {
         if out.send(LiveUpdate::Synced { tip }).await.is_err() {
             return Ok(());
         }
-        loop {
-            match wakes(events.recv().await, follow) {
-                Wake::Sleep => continue,
-                Wake::End => return Ok(()),
-                Wake::Gone => {
-                    return Err(Error::not_found(format!("repository {repo} was deleted")));
-                }
-                Wake::Look => {}
-            }
-            let now = self.tip(cx, repo, follow).await?;
-            if now == tip {
-                continue;
-            }
+        while let Some(now) = self.moved(cx, repo, follow, tip, &mut events).await? {
             let sent = match (tip, now) {
                 (Some(old), Some(new))
                     if self
@@ -272,6 +272,7 @@ impl RepoService {
                 return Ok(());
             }
         }
+        Ok(())
     }
 
     /// The blame of a file on a branch, then again each time a move of the branch changes
@@ -357,19 +358,7 @@ impl RepoService {
         {
             return Ok(());
         }
-        loop {
-            match wakes(events.recv().await, follow) {
-                Wake::Sleep => continue,
-                Wake::End => return Ok(()),
-                Wake::Gone => {
-                    return Err(Error::not_found(format!("repository {repo} was deleted")));
-                }
-                Wake::Look => {}
-            }
-            let now = self.tip(cx, repo, follow).await?;
-            if now == tip {
-                continue;
-            }
+        while let Some(now) = self.moved(cx, repo, follow, tip, &mut events).await? {
             // Unchanged when the branch fast-forwarded over commits none of which touch the
             // file: blame only looks at the commits that do.
             let unchanged = match (tip, now) {
@@ -410,5 +399,6 @@ impl RepoService {
                 return Ok(());
             }
         }
+        Ok(())
     }
 }
