@@ -45,6 +45,7 @@ pub use layout::Layout;
 pub use model::*;
 pub use names::{
     ClonePolicy, ConfigKey, RefName, RemoteUrl, RepoName, RepoPath, Rev, RevRange, WorkspaceName,
+    redact_url, redact_urls_in,
 };
 pub use object::SshSigner;
 pub use oid::Oid;

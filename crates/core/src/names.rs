@@ -499,14 +499,61 @@ pub struct ClonePolicy {
 
 /// A remote URL accepted for clone and mirror: `http(s)://host/path`, or `file:///abs/path`
 /// when the policy allows local sources.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
 pub struct RemoteUrl(String);
+
+/// Never shows a password or token that the URL carries.
+impl std::fmt::Debug for RemoteUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("RemoteUrl")
+            .field(&redact_url(&self.0))
+            .finish()
+    }
+}
+
+/// `url` with its user information (`user:password@`, a token in place of the user) replaced
+/// by `***`, for every message, log line and answer that shows a URL.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..end].rfind('@') {
+        Some(at) => format!("{scheme}://***@{}", &rest[at + 1..]),
+        None => url.to_owned(),
+    }
+}
+
+/// `text` (an error message, a line of git's stderr) with the user information of every URL
+/// in it replaced by `***`.
+pub fn redact_urls_in(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        let (head, tail) = rest.split_at(i + 3);
+        out.push_str(head);
+        let end = tail
+            .find(|c: char| matches!(c, '/' | '?' | '#' | '\'' | '"' | '`') || c.is_whitespace())
+            .unwrap_or(tail.len());
+        match tail[..end].rfind('@') {
+            Some(at) => {
+                out.push_str("***");
+                out.push_str(&tail[at..end]);
+            }
+            None => out.push_str(&tail[..end]),
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
 
 impl RemoteUrl {
     /// Validates `url` against `policy`.
     pub fn parse(url: &str, policy: ClonePolicy) -> Result<Self, Error> {
-        let bad = |why: &str| Error::invalid(format!("remote url {url:?} is not allowed: {why}"));
+        let shown = redact_url(url);
+        let bad = |why: &str| Error::invalid(format!("remote url {shown:?} is not allowed: {why}"));
         if url.len() > 2048 || url.bytes().any(|b| b <= 0x20 || b == 0x7f) {
             return Err(bad("whitespace, control characters or too long"));
         }
@@ -552,7 +599,7 @@ impl RemoteUrl {
 fn denied(url: &str, why: &str) -> Error {
     Error::new(
         crate::error::ErrorKind::PermissionDenied,
-        format!("remote url {url:?} is not allowed: {why}"),
+        format!("remote url {:?} is not allowed: {why}", redact_url(url)),
     )
 }
 
@@ -597,6 +644,38 @@ pub fn is_local_ip(ip: IpAddr) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn refused_urls_never_show_their_credentials() {
+        let strict = ClonePolicy::default();
+        for url in [
+            "https://alice:hunter2-secret@127.0.0.1/r.git",
+            "http://ghp_tokentokentoken@localhost/r.git",
+            "file://bob:hunter2-secret@/etc",
+            "ftp://alice:hunter2-secret@example.com/r.git",
+        ] {
+            let err = RemoteUrl::parse(url, strict).expect_err("refused");
+            let shown = format!("{err} {err:?}");
+            assert!(!shown.contains("hunter2"), "{shown}");
+            assert!(!shown.contains("ghp_token"), "{shown}");
+        }
+        let ok = RemoteUrl::parse("https://u:hunter2-secret@example.com/r.git", strict)
+            .expect("a public URL");
+        assert_eq!(
+            format!("{ok:?}"),
+            "RemoteUrl(\"https://***@example.com/r.git\")"
+        );
+        assert_eq!(
+            redact_url("https://example.com/a@b"),
+            "https://example.com/a@b"
+        );
+        assert_eq!(
+            redact_urls_in(
+                "fatal: unable to access 'https://a:pw@h.example/r.git/': 403 at http://x@y z"
+            ),
+            "fatal: unable to access 'https://***@h.example/r.git/': 403 at http://***@y z"
+        );
+    }
 
     #[test]
     fn branch_or_full_refuses_a_short_name_that_reads_as_an_option() {

@@ -485,6 +485,8 @@ impl Git {
             .env("HOME", "/nonexistent")
             .env("LANG", "C")
             .env("LC_ALL", "C")
+            // Who started it, so a restarted server can stop what a dead one left running.
+            .env(crate::PARENT_ENV, std::process::id().to_string())
             // The identity of reflog entries written through the service.
             // The reflog identity of every ref a command moves, unless the caller sets its own
             // (a stash is recorded under the stasher).

@@ -34,11 +34,13 @@
 pub mod blame;
 mod command;
 pub mod maintenance;
+mod orphans;
 mod process;
 mod stream;
 mod watchdog;
 
 pub use command::{DEFAULT_LIMIT, EnvVar, Git, Output, Sub, Value};
+pub use orphans::{PARENT_ENV, reap_orphans};
 pub use process::Process;
 pub use watchdog::{Tick, WatchGuard, Watchdog};
 

@@ -71,13 +71,17 @@ pub fn clone(
     let scratch = gitapi_storage::scratch_dir(layout)?;
     let path = scratch.path().join("repo.git");
     Git::new(Sub::Clone)
+        // The policy checked this URL's host, not where a redirect would lead (a public host
+        // that answers 302 to a private address); a source that moved must be named anew.
+        .config("http.followRedirects=false")
         .flag(if opts.mirror { "--mirror" } else { "--bare" })
         .flag("--no-local")
         .flag("--quiet")
         .arg(opts.url.as_str())
         .arg(path.as_os_str())
         .limit(MAINTENANCE_LIMIT)
-        .ok(dog)?;
+        .ok(dog)
+        .map_err(hide_credentials)?;
     apply_defaults(dog, &path)?;
     gitapi_storage::move_into_place(layout, repo, &path)
 }
@@ -115,12 +119,23 @@ pub fn sync_mirror(
         RemoteUrl::parse(url, policy)?;
     }
     Git::in_repo(&dir, Sub::Fetch)
+        .config("http.followRedirects=false")
         .flag("--prune")
         .flag("--quiet")
         .arg("origin")
         .limit(MAINTENANCE_LIMIT)
-        .ok(dog)?;
+        .ok(dog)
+        .map_err(hide_credentials)?;
     gitapi_storage::sync_fs(&dir)
+}
+
+/// `e` without the credentials of any URL in its message (git prints the URL it failed on).
+fn hide_credentials(e: Error) -> Error {
+    let shown = gitapi_core::redact_urls_in(e.message());
+    if shown == e.message() {
+        return e;
+    }
+    Error::new(e.kind(), shown)
 }
 
 fn count_objects(dog: &Watchdog, dir: &Path) -> Result<(u64, u64)> {

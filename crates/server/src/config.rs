@@ -41,15 +41,68 @@ use serde::Deserialize;
 use gitapi_service::{Limits, RepoPattern, Scope, ServiceConfig, TokenGrant};
 use gitapi_switch::{CanaryConfig, CanaryMode};
 
+impl ConfigError {
+    /// A parse error with its position and a message that cannot carry a secret: the
+    /// parser's own rendering quotes the offending line, and serde's messages quote the value
+    /// (`invalid type: string "..."`), either of which may be a token.
+    fn parse(text: &str, e: &toml::de::Error) -> Self {
+        let (line, column) = match e.span() {
+            Some(span) => {
+                let before = &text.as_bytes()[..span.start.min(text.len())];
+                let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+                let start = before
+                    .iter()
+                    .rposition(|&b| b == b'\n')
+                    .map_or(0, |i| i + 1);
+                (line, before.len() - start + 1)
+            }
+            None => (0, 0),
+        };
+        Self::Parse {
+            line,
+            column,
+            message: mask_quoted(e.message()),
+        }
+    }
+}
+
+/// `text` with everything between double quotes replaced by `…`, and cut to its first line.
+fn mask_quoted(text: &str) -> String {
+    let first = text.lines().next().unwrap_or("");
+    let mut out = String::with_capacity(first.len());
+    let mut quoted = false;
+    for c in first.chars() {
+        if c == '"' {
+            if !quoted {
+                out.push_str("\"…");
+            } else {
+                out.push('"');
+            }
+            quoted = !quoted;
+        } else if !quoted {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// The only config file version this build reads.
 pub const CONFIG_VERSION: u32 = 1;
 
 /// Why a configuration was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    /// The file is not valid TOML of the expected shape.
-    #[error("config file is not valid: {0}")]
-    Parse(#[from] toml::de::Error),
+    /// The file is not valid TOML of the expected shape. Says where, never what is written
+    /// there: the line may hold a token.
+    #[error("config file is not valid at line {line}, column {column}: {message}")]
+    Parse {
+        /// 1-based line of the error (0 if the parser gave no position).
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// The parser's message with every quoted value masked.
+        message: String,
+    },
     /// The file has another version.
     #[error("config version {found} is not supported (this build reads version {CONFIG_VERSION})")]
     Version {
@@ -87,7 +140,18 @@ struct FileConfig {
     #[serde(default)]
     events: EventsSection,
     #[serde(default)]
+    http: HttpSection,
+    #[serde(default)]
     tokens: Vec<TokenSection>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HttpSection {
+    header_read_timeout_secs: Option<u64>,
+    body_timeout_secs: Option<u64>,
+    max_connections: Option<usize>,
+    max_connections_per_client: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -181,6 +245,8 @@ pub struct Config {
     pub max_blocking: usize,
     /// What the service needs (data directory, tokens, limits, clone policy).
     pub service: ServiceConfig,
+    /// Connection limits and timeouts of the listener.
+    pub http: crate::HttpLimits,
 }
 
 impl Config {
@@ -192,6 +258,7 @@ impl Config {
             canary: CanaryConfig::default(),
             max_blocking: 64,
             service: ServiceConfig::new("./gitapi-data"),
+            http: crate::HttpLimits::default(),
         }
     }
 
@@ -209,7 +276,8 @@ impl Config {
     ) -> Result<Self, ConfigError> {
         let file: FileConfig = match file {
             Some(text) => {
-                let f: FileConfig = toml::from_str(text)?;
+                let f: FileConfig =
+                    toml::from_str(text).map_err(|e| ConfigError::parse(text, &e))?;
                 if f.version != CONFIG_VERSION {
                     return Err(ConfigError::Version { found: f.version });
                 }
@@ -251,6 +319,18 @@ impl Config {
         }
         if let Some(s) = file.events.heartbeat_secs {
             c.service.event_heartbeat = Duration::from_secs(s);
+        }
+        if let Some(s) = file.http.header_read_timeout_secs {
+            c.http.header_read_timeout = Duration::from_secs(s);
+        }
+        if let Some(s) = file.http.body_timeout_secs {
+            c.http.body_timeout = Duration::from_secs(s);
+        }
+        if let Some(n) = file.http.max_connections {
+            c.http.max_connections = n;
+        }
+        if let Some(n) = file.http.max_connections_per_client {
+            c.http.max_connections_per_client = n;
         }
         for t in &file.tokens {
             c.service.tokens.push(token(t)?);
@@ -331,6 +411,11 @@ impl Config {
             ("transfer_deadline_secs", l.transfer_deadline),
             ("slow_client_secs", l.slow_client),
             ("events.heartbeat_secs", self.service.event_heartbeat),
+            (
+                "http.header_read_timeout_secs",
+                self.http.header_read_timeout,
+            ),
+            ("http.body_timeout_secs", self.http.body_timeout),
         ] {
             if d.is_zero() {
                 return Err(invalid(key, "0", "must be above 0"));
@@ -340,6 +425,11 @@ impl Config {
             ("max_transfers", l.max_transfers),
             ("max_transfers_per_repo", l.max_transfers_per_repo),
             ("events.replay", self.service.event_capacity),
+            ("http.max_connections", self.http.max_connections),
+            (
+                "http.max_connections_per_client",
+                self.http.max_connections_per_client,
+            ),
         ] {
             if n == 0 {
                 return Err(invalid(key, "0", "must be above 0"));
@@ -517,8 +607,21 @@ mod tests {
         ));
         assert!(matches!(
             Config::load(Some("version = 1\nunknown = 1"), &none, &f),
-            Err(ConfigError::Parse(_))
+            Err(ConfigError::Parse { line: 2, .. })
         ));
+        // A token on a line that does not parse is never repeated in the error.
+        for bad in [
+            "version = 1\n[[tokens]]\nname = \"a\"\ntoken = \"s3cr3t-s3cr3t-s3cr3t-s3cr3t\nscopes = [\"read\"]",
+            "version = 1\n[[tokens]]\nname = \"a\"\ntoken = \"s3cr3t-s3cr3t-s3cr3t-s3cr3t\" x\n",
+            "version = 1\n[[tokens]]\nname = \"a\"\ntoken = [\"s3cr3t-s3cr3t-s3cr3t-s3cr3t\"]\n",
+            "version = 1\n[server]\nlisten = [\"s3cr3t-s3cr3t-s3cr3t-s3cr3t\"]\n",
+        ] {
+            let err = Config::load(Some(bad), &none, &f).expect_err("refused");
+            assert!(matches!(err, ConfigError::Parse { .. }), "{err:?}");
+            for shown in [format!("{err}"), format!("{err:?}")] {
+                assert!(!shown.contains("s3cr3t"), "{shown}");
+            }
+        }
         assert!(matches!(
             Config::load(Some("version = 1\n[server]\nlisten = \"nope\""), &none, &f),
             Err(ConfigError::Invalid { .. })

@@ -31,9 +31,11 @@ use gitapi_core::ClonePolicy;
 use gitapi_service::RepoService;
 
 pub mod config;
+mod http;
 
 pub use config::{Config, ConfigError, EngineKind, Flags};
 pub use gitapi_rest::{ApiError, AppState, openapi};
+pub use http::{HttpLimits, serve_with};
 
 /// Every door over one service: REST (`/v1`, `/openapi.json`, `/healthz`, `/readyz`), GraphQL
 /// (`/graphql`, `/graphql/subscribe`, and the playground page at `/graphql/playground`) and
@@ -55,6 +57,15 @@ pub enum ServeError {
         /// The directory.
         path: std::path::PathBuf,
         /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Another process holds the data directory's lock, or it could not be taken.
+    #[error("locking the data directory {path:?} failed")]
+    DataDirLock {
+        /// The directory.
+        path: std::path::PathBuf,
+        /// Why (`WouldBlock`: another gitapi process serves it).
         #[source]
         source: std::io::Error,
     },
@@ -180,20 +191,83 @@ fn spawn_reloader(svc: RepoService, source: ConfigSource) {
     });
 }
 
+/// The data directory, owned by this process: locked against a second gitapi, and cleared of
+/// what a process that died in it left (its git processes, lock files, scratch directories).
+#[derive(Debug)]
+pub struct DataDir {
+    lock: gitapi_storage::recover::DataDirLock,
+}
+
+impl DataDir {
+    /// Creates the configured data directory if needed, takes its lock, stops the git
+    /// processes a dead gitapi left running and sweeps what they and it left; each removal is
+    /// a log line.
+    pub fn open(config: &Config) -> Result<Self, ServeError> {
+        let data = &config.service.data_dir;
+        std::fs::create_dir_all(data).map_err(|source| ServeError::DataDir {
+            path: data.clone(),
+            source,
+        })?;
+        let lock = gitapi_storage::recover::DataDirLock::acquire(data).map_err(|source| {
+            ServeError::DataDirLock {
+                path: data.clone(),
+                source,
+            }
+        })?;
+        if lock.unclean() {
+            tracing::warn!(
+                data_dir = %data.display(),
+                "the previous gitapi process in this data directory did not stop cleanly: recovering"
+            );
+        }
+        for pid in gitapi_gitcmd::reap_orphans() {
+            tracing::warn!(
+                pid,
+                "recovery: stopped a git process left by a dead gitapi process"
+            );
+        }
+        let layout = gitapi_core::Layout::new(data.clone());
+        let swept = gitapi_storage::recover::sweep(&layout, lock.unclean());
+        for path in &swept.removed {
+            tracing::warn!(path = %path.display(), "recovery: removed a leftover of a dead process");
+        }
+        for (path, error) in &swept.failed {
+            tracing::error!(path = %path.display(), %error, "recovery: could not remove a leftover");
+        }
+        Ok(Self { lock })
+    }
+
+    /// Records a clean stop and releases the directory.
+    fn close(self) {
+        if let Err(error) = self.lock.release_clean() {
+            tracing::error!(%error, "recording a clean stop in the data directory's lock file");
+        }
+    }
+}
+
 /// Serves `config` on `listener` until `shutdown` completes, then lets in-flight requests
 /// finish. HTTP/1.1 and HTTP/2 (h2c, prior knowledge) share the port. With a `source`, the
-/// configuration is read again on SIGHUP and when its file changes.
+/// configuration is read again on SIGHUP and when its file changes. Opens the data directory
+/// first ([`DataDir::open`]); [`run_in`] serves one opened already.
 pub async fn run(
     config: Config,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
     source: Option<ConfigSource>,
 ) -> Result<(), ServeError> {
+    let dir = DataDir::open(&config)?;
+    run_in(dir, config, listener, shutdown, source).await
+}
+
+/// [`run`] on a data directory this process has opened.
+pub async fn run_in(
+    dir: DataDir,
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    source: Option<ConfigSource>,
+) -> Result<(), ServeError> {
     let data = &config.service.data_dir;
-    std::fs::create_dir_all(data).map_err(|source| ServeError::DataDir {
-        path: data.clone(),
-        source,
-    })?;
     let svc = build_service(&config);
     if svc.is_open() {
         tracing::warn!(
@@ -220,25 +294,22 @@ pub async fn run(
         // Health answers NOT_SERVING while in-flight requests drain.
         grpc.drain().await;
     };
-    serve(listener, router, shutdown).await
+    let served = serve_with(listener, router, shutdown, config.http)
+        .await
+        .map_err(ServeError::from);
+    // Only a stop that let in-flight requests finish is clean.
+    if served.is_ok() {
+        dir.close();
+    }
+    served
 }
 
-/// Serves an application on a listener until `shutdown` completes (in-flight requests finish).
+/// Serves an application on a listener until `shutdown` completes (in-flight requests finish),
+/// under the default [`HttpLimits`].
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    use axum::serve::ListenerExt as _;
-    // No Nagle delay: an answer made of small writes (a pack's pkt-lines; HTTP/2 headers, data
-    // and gRPC trailers) otherwise waits for the client's delayed ACK, about 40 ms per call.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::warn!(error = %e, "TCP_NODELAY could not be set");
-        }
-    });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await?;
-    Ok(())
+    Ok(serve_with(listener, app, shutdown, HttpLimits::default()).await?)
 }

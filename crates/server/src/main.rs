@@ -107,12 +107,21 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => {
             let config = load(&args)?;
+            // Before the port opens: a second server on the same data directory stops here.
+            let dir = gitapi_server::DataDir::open(&config)?;
             let listener = tokio::net::TcpListener::bind(config.listen)
                 .await
                 .with_context(|| format!("listening on {}", config.listen))?;
             let addr = listener.local_addr()?;
             eprintln!("gitapi listening on http://{addr}");
-            gitapi_server::run(config, listener, shutdown_signal(), Some(source(&args))).await?;
+            gitapi_server::run_in(
+                dir,
+                config,
+                listener,
+                shutdown_signal(),
+                Some(source(&args)),
+            )
+            .await?;
         }
         Command::CheckConfig(args) => {
             let config = load(&args)?;

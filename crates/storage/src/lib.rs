@@ -16,8 +16,10 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 mod quarantine;
+pub mod recover;
 
 pub use quarantine::Quarantine;
+pub use recover::TMP_PREFIX;
 
 use bytes::Bytes;
 use gitapi_core::porcelain::workspace_edit::WorkTreeFiles;
@@ -336,7 +338,10 @@ impl WorkTreeFiles for WorkTree {
             return std::os::unix::fs::symlink(link, &target).map_err(io_err("writing symlink"));
         }
         let parent = target.parent().unwrap_or(&self.dir);
-        let mut tmp = tempfile::NamedTempFile::new_in(parent).map_err(io_err("writing file"))?;
+        let mut tmp = tempfile::Builder::new()
+            .prefix(TMP_PREFIX)
+            .tempfile_in(parent)
+            .map_err(io_err("writing file"))?;
         tmp.write_all(content)
             .and_then(|()| tmp.as_file().sync_all())
             .map_err(io_err("writing file"))?;

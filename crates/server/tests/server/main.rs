@@ -8,6 +8,7 @@ mod common;
 mod auth;
 mod binary;
 mod hostile;
+mod http_limits;
 mod openapi;
 mod protect;
 mod routes;

@@ -1,0 +1,175 @@
+//! The HTTP listener: connections accepted under limits, served by hyper (HTTP/1.1 with
+//! upgrades for WebSocket, and h2c), and drained on shutdown.
+//!
+//! `axum::serve` has no limits of its own: an idle keep-alive connection, a client that sends
+//! its headers a byte a minute (slowloris) or a body that stalls after a few bytes each hold a
+//! socket and its buffers for as long as the client likes, and nothing caps how many sockets
+//! there are. [`serve_with`] closes a connection that has not sent a whole request head within
+//! [`HttpLimits::header_read_timeout`] (the timer also runs while a keep-alive connection waits
+//! for its next request, so it is the idle timeout too), fails a request whose body sends
+//! nothing for [`HttpLimits::body_timeout`], and refuses connections over
+//! [`HttpLimits::max_connections`] in all or [`HttpLimits::max_connections_per_client`] from
+//! one address (closed at once: the client sees a reset, never a half-served request).
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::service::TowerToHyperService;
+use parking_lot::Mutex;
+use tokio::net::TcpListener;
+
+/// Limits on connections and on how slowly a client may send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpLimits {
+    /// How long a connection may take to send a whole request head, counted from when it
+    /// opened or from the end of its previous response (an idle keep-alive connection is
+    /// closed after this long).
+    pub header_read_timeout: Duration,
+    /// How long a request body may go without sending anything before the request fails.
+    pub body_timeout: Duration,
+    /// Open connections in all; more are closed as soon as they are accepted.
+    pub max_connections: usize,
+    /// Open connections from one client address.
+    pub max_connections_per_client: usize,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(30),
+            body_timeout: Duration::from_secs(30),
+            max_connections: 10_000,
+            max_connections_per_client: 1_000,
+        }
+    }
+}
+
+/// Counts connections per client address; a slot is given back when its guard drops.
+#[derive(Default)]
+struct Clients {
+    open: Mutex<(usize, HashMap<IpAddr, usize>)>,
+}
+
+struct Slot {
+    clients: Arc<Clients>,
+    ip: IpAddr,
+}
+
+impl Clients {
+    fn admit(self: &Arc<Self>, ip: IpAddr, limits: &HttpLimits) -> Option<Slot> {
+        let mut open = self.open.lock();
+        let from_ip = open.1.get(&ip).copied().unwrap_or(0);
+        if open.0 >= limits.max_connections || from_ip >= limits.max_connections_per_client {
+            return None;
+        }
+        open.0 += 1;
+        open.1.insert(ip, from_ip + 1);
+        Some(Slot {
+            clients: Arc::clone(self),
+            ip,
+        })
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut open = self.clients.open.lock();
+        open.0 = open.0.saturating_sub(1);
+        if let Some(n) = open.1.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                open.1.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// Serves `app` on `listener` under `limits` until `shutdown` completes; then stops accepting,
+/// closes idle connections and waits for in-flight requests (and open streams, which the
+/// service ends at shutdown) to finish.
+pub async fn serve_with(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    limits: HttpLimits,
+) -> std::io::Result<()> {
+    let app = app.layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+        limits.body_timeout,
+    ));
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        // A peer that vanished without a FIN is found by a ping that gets no answer.
+        .keep_alive_interval(Some(Duration::from_secs(30)))
+        .keep_alive_timeout(Duration::from_secs(20));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let clients = Arc::new(Clients::default());
+    let mut refused: u64 = 0;
+    tokio::pin!(shutdown);
+    loop {
+        let (tcp, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(error) => {
+                    // Out of file descriptors (EMFILE) and the like: wait rather than spin;
+                    // established connections go on being served.
+                    tracing::warn!(%error, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let Some(slot) = clients.admit(peer.ip(), &limits) else {
+            refused += 1;
+            // One line per thousand, so a flood cannot flood the log as well.
+            if refused % 1000 == 1 {
+                tracing::warn!(
+                    client = %peer.ip(),
+                    refused,
+                    "connection refused: over max_connections or max_connections_per_client"
+                );
+            }
+            drop(tcp);
+            continue;
+        };
+        // No Nagle delay: an answer made of small writes (a pack's pkt-lines; HTTP/2
+        // headers, data and gRPC trailers) otherwise waits for the client's delayed ACK.
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::warn!(%error, "TCP_NODELAY could not be set");
+        }
+        let service = TowerToHyperService::new(app.clone());
+        let builder = builder.clone();
+        let watcher = graceful.watcher();
+        let first_byte = limits.header_read_timeout;
+        tokio::spawn(async move {
+            // The HTTP/1-or-2 sniffing reads before hyper's header timer runs: a connection
+            // that never sends a byte would be held forever. It must send one in time.
+            let mut byte = [0u8; 1];
+            match tokio::time::timeout(first_byte, tcp.peek(&mut byte)).await {
+                Ok(Ok(n)) if n > 0 => {}
+                _ => return,
+            }
+            let conn = builder
+                .serve_connection_with_upgrades(TokioIo::new(tcp), service)
+                .into_owned();
+            // A client that hangs up or times out ends its connection: not the server's error.
+            let _ = watcher.watch(conn).await;
+            drop(slot);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
+}
