@@ -417,11 +417,21 @@ impl Workspace {
             .as_deref()
             .map(str::trim)
             .filter(|m| !m.is_empty());
+        let entries = |repo: &git2::Repository| repo.reflog("refs/stash").map_or(0, |r| r.len());
+        let before = entries(&self.repo);
         match self
             .repo
             .stash_save(&sig, message.unwrap_or(""), Some(flags))
         {
-            Ok(id) => self.name_stash_entry(id, &sig, message)?,
+            Ok(id) => {
+                // Two workspaces stashing the same change at the same second make the same
+                // stash commit: `refs/stash` does not move and, as with git, its reflog gains
+                // no entry. The stash is saved all the same (the work tree is clean), and the
+                // entry that holds it is the one already there.
+                if entries(&self.repo) > before {
+                    self.name_stash_entry(id, &sig, message)?;
+                }
+            }
             Err(e) if e.code() == git2::ErrorCode::NotFound => {
                 return Err(Error::precondition("nothing to stash"));
             }

@@ -350,22 +350,24 @@ impl Workspace {
                 "the workspace has no commit to stash against",
             ));
         };
-        let before = self.repo.current("refs/stash")?;
-        let mut g = self
-            .git(Sub::Stash)
-            .flag("push")
-            .flag("-q")
-            .internal_pathspecs();
+        // Whether git stashed is told by what it says, not by `refs/stash` moving: two
+        // workspaces stashing the same change at the same second make the same stash commit,
+        // and the second push leaves the ref and its reflog as they were although it stashed
+        // (and cleared the work tree). Its messages are stable: the environment is LC_ALL=C.
+        let before = self.stash_log_len()?;
+        let mut g = self.git(Sub::Stash).flag("push").internal_pathspecs();
         if req.include_untracked {
             g = g.flag("--include-untracked");
         }
         let out = self.repo.run(sig_env(g, &req.stasher, &req.stasher))?;
-        let after = self.repo.current("refs/stash")?;
         if out.code != 0 {
             return Err(out.error());
         }
-        let Some(new) = after.filter(|a| Some(*a) != before) else {
+        if String::from_utf8_lossy(&out.stdout).contains("No local changes to save") {
             return Err(Error::precondition("nothing to stash"));
+        }
+        let Some(new) = self.repo.current("refs/stash")? else {
+            return Err(Error::internal("git stashed but refs/stash does not exist"));
         };
         // git names the detached HEAD "(no branch)"; the stash names the workspace's branch,
         // as the libgit2 engine does. The message travels in the reflog file itself, never on
@@ -377,12 +379,30 @@ impl Workspace {
             base.oid,
             &base.message,
         );
+        // With no new reflog entry (the same stash commit as the newest), the entry is the
+        // one already there, and keeps its message, as with git.
+        if self.stash_log_len()? == before {
+            return self.stash_entry(0);
+        }
         self.rewrite_last_stash_message(new, &message)?;
         Ok(StashEntry {
             index: 0,
             oid: new,
             message,
         })
+    }
+
+    /// The number of entries in the stash's reflog (0 when there is no stash).
+    fn stash_log_len(&self) -> Result<usize> {
+        let log = self.repo.dir.join("logs").join("refs").join("stash");
+        match fs::read(&log) {
+            Ok(text) => Ok(text
+                .split(|&b| b == b'\n')
+                .filter(|l| !l.is_empty())
+                .count()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
+            Err(e) => Err(io_err("reading the stash reflog")(e)),
+        }
     }
 
     fn rewrite_last_stash_message(&self, new: Oid, message: &str) -> Result<()> {
@@ -402,8 +422,10 @@ impl Workspace {
         let mut body = lines.join("\n");
         body.push('\n');
         let parent = log.parent().unwrap_or(&self.repo.dir);
-        let mut tmp =
-            tempfile::NamedTempFile::new_in(parent).map_err(io_err("writing the stash reflog"))?;
+        let mut tmp = tempfile::Builder::new()
+            .prefix(gitapi_storage::TMP_PREFIX)
+            .tempfile_in(parent)
+            .map_err(io_err("writing the stash reflog"))?;
         tmp.write_all(body.as_bytes())
             .and_then(|()| tmp.as_file().sync_all())
             .map_err(io_err("writing the stash reflog"))?;

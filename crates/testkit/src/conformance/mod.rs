@@ -919,6 +919,7 @@ macro_rules! __conformance_list {
             reflog_messages_of_workspace_writes,
             stash_include_untracked,
             stash_apply_drop,
+            stash_identical_changes_in_two_workspaces,
             stash_errors,
             diff_commits_patch_applies,
             diff_numstat_matches_git,

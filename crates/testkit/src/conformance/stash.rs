@@ -203,6 +203,38 @@ pub async fn stash_apply_drop(factory: Factory) {
     h.fsck(r);
 }
 
+/// Two workspaces stashing the same change with the same stasher and time make the same stash
+/// commit: both saves succeed and both work trees are clean. As with git, `refs/stash` and its
+/// reflog do not change for the second (one entry holds both), and `git stash list` agrees.
+pub async fn stash_identical_changes_in_two_workspaces(factory: Factory) {
+    let h = Harness::new(&factory);
+    let f = stash_fixture(&h);
+    let r = &f.repo;
+    let e = &h.engine;
+    let one = WorkspaceName::default_workspace();
+    let two = ws("two");
+    e.create_workspace(r, &two, None)
+        .await
+        .expect("create_workspace");
+    put(&h, r, &one, "a.txt", "the same change\n").await;
+    put(&h, r, &two, "a.txt", "the same change\n").await;
+    let stasher = h.sig();
+    let mut req = save(&h, &one, Some("same"), false);
+    req.stasher = stasher.clone();
+    let first = e.stash_save(r, req.clone()).await.expect("first stash");
+    req.workspace = two.clone();
+    let second = e.stash_save(r, req).await.expect("second stash");
+    assert_eq!(first.oid, second.oid, "the same stash commit");
+    assert_eq!(second.index, 0);
+    for w in [&one, &two] {
+        assert_eq!(read(&h, r, w, "a.txt").as_deref(), Some(&b"a\n"[..]));
+    }
+    let listed = e.stash_list(r, &one).await.expect("stash_list");
+    assert_eq!(listed, git_stash_list(&h, r, &one));
+    assert_eq!(listed.len(), 1);
+    assert_eq!(second.message, listed[0].message);
+}
+
 /// Nothing to stash is `FailedPrecondition`; an index out of range is `NotFound`; an apply
 /// that would overwrite local changes is `Conflict` and changes nothing.
 pub async fn stash_errors(factory: Factory) {
