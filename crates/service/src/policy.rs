@@ -170,6 +170,7 @@ impl RepoService {
         current: Option<Oid>,
         new: Option<Oid>,
     ) -> Result<()> {
+        check_writable(name, new.is_some())?;
         let rules = self.rules(repo, name).await?;
         if !rules.any() || current == new {
             return Ok(());
@@ -282,6 +283,27 @@ async fn check_signed_in(
             name,
             &format!("signed commits are required and {oid} is not signed"),
         ));
+    }
+    Ok(())
+}
+
+/// Refs no ref write (the ref API, a push) may make or move: `refs/stash`, whose reflog is the
+/// stash and which only the stash operations keep (deleting it drops every entry, pointing it
+/// at a tree breaks `git stash`), and the branches `HEAD` and `@`, which git's porcelain
+/// refuses because they read as the current branch. Deleting such a branch is allowed, so one
+/// made before can be removed (`sets`: the write creates or moves `name`).
+pub(crate) fn check_writable(name: &RefName, sets: bool) -> Result<()> {
+    if name.as_str() == "refs/stash" {
+        return Err(Error::invalid(
+            "refs/stash is kept by the stash operations: use the stash routes to save, apply or \
+             drop entries",
+        ));
+    }
+    if sets && matches!(name.as_str(), "refs/heads/HEAD" | "refs/heads/@") {
+        return Err(Error::invalid(format!(
+            "{:?} is not a valid branch name (git refuses it: it reads as the current branch)",
+            name.as_str()
+        )));
     }
     Ok(())
 }

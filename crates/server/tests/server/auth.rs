@@ -116,6 +116,27 @@ async fn tokens_are_required_and_scoped() {
     call(&t, "DELETE", "/v1/repos/pub-a", Some(READER), None)
         .await
         .expect_error(403, "permission_denied");
+    // A read-only token writes nothing to disk: a signing payload stores the blobs and trees
+    // it names, so it needs write scope.
+    let before = crate::common::snapshot(t.data());
+    call(
+        &t,
+        "POST",
+        "/v1/repos/pub-a/commit-payload",
+        Some(READER),
+        Some(json!({
+            "branch": "main",
+            "message": "m",
+            "author": {"name": "A", "email": "a@example.com", "time": 1700000000},
+            "actions": [{"action": "put", "path": "big.bin", "content": "eHh4eA=="}],
+        })),
+    )
+    .await
+    .expect_error(403, "permission_denied");
+    assert!(
+        before == crate::common::snapshot(t.data()),
+        "a refused payload wrote to the data directory"
+    );
     // Health stays open.
     call(&t, "GET", "/healthz", None, None).await.expect(200);
 }

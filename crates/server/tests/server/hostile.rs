@@ -27,8 +27,19 @@ async fn hostile_input_is_refused_and_changes_nothing() {
         c.limits.max_blob_bytes = 512 * 1024;
     });
     let (c1, _) = t.seed("demo").await;
-    // Make the default workspace exist, so work-tree routes reach the engine.
+    // Make the default workspace exist, so work-tree routes reach the engine, and give it a
+    // stash entry, so the ref API has a stash to destroy.
     t.get("/v1/repos/demo/workspaces/default").await.expect(200);
+    let req = Request::put("/v1/repos/demo/workspaces/default/files/stashed.txt")
+        .header("content-type", "application/octet-stream")
+        .body(Body::from("stashed\n"))
+        .expect("request");
+    t.send(req).await.expect(204);
+    let req = Request::post("/v1/repos/demo/stash")
+        .header("content-type", "application/json")
+        .body(Body::from(json!({"includeUntracked": true}).to_string()))
+        .expect("request");
+    t.send(req).await.expect(201);
     let before = snapshot(t.data());
 
     let long = "a".repeat(4096);
@@ -109,6 +120,16 @@ async fn hostile_input_is_refused_and_changes_nothing() {
     post(
         "/v1/repos",
         json!({"name": "x", "source": {"url": "ext::sh -c x"}}).to_string(),
+    );
+    post(
+        "/v1/repos",
+        json!({"name": "x", "source": {"url": "http://alice:hunter2-secret@127.0.0.1/x"}})
+            .to_string(),
+    );
+    post(
+        "/v1/repos",
+        json!({"name": "x", "source": {"url": "ftp://alice:hunter2-secret@example.com/x"}})
+            .to_string(),
     );
     post("/v1/repos", json!([1, 2]).to_string());
     post("/v1/repos", "".to_owned());
@@ -214,6 +235,35 @@ async fn hostile_input_is_refused_and_changes_nothing() {
         "/v1/repos/demo/refs/heads/main".to_owned(),
         Some(json!({"target": "-x"}).to_string()),
     ));
+    // The stash is kept by the stash routes only; HEAD and @ are not branch names.
+    cases.push(("DELETE", "/v1/repos/demo/refs/stash".to_owned(), None));
+    cases.push((
+        "PATCH",
+        "/v1/repos/demo/refs/stash".to_owned(),
+        Some(json!({"target": "main^{tree}"}).to_string()),
+    ));
+    cases.push((
+        "PATCH",
+        "/v1/repos/demo/refs".to_owned(),
+        Some(json!({"updates": [{"name": "refs/stash", "new": c1}]}).to_string()),
+    ));
+    for name in ["HEAD", "@", "refs/heads/HEAD", "refs/heads/@"] {
+        cases.push((
+            "POST",
+            "/v1/repos/demo/refs".to_owned(),
+            Some(json!({"name": name, "target": "main"}).to_string()),
+        ));
+        cases.push((
+            "POST",
+            "/v1/repos/demo/ref-renames".to_owned(),
+            Some(json!({"from": "main", "to": name}).to_string()),
+        ));
+    }
+    cases.push((
+        "PATCH",
+        "/v1/repos/demo/refs".to_owned(),
+        Some(json!({"updates": [{"name": "refs/heads/HEAD", "new": c1}]}).to_string()),
+    ));
     cases.push(("DELETE", "/v1/repos/demo/refs/heads/..".to_owned(), None));
     cases.push(("DELETE", "/v1/repos/..".to_owned(), None));
     cases.push(("DELETE", "/v1/repos/demo/stash/-1".to_owned(), None));
@@ -247,6 +297,11 @@ async fn hostile_input_is_refused_and_changes_nothing() {
         assert!(
             (400..500).contains(&status),
             "{method} {uri} answered {status}: {}",
+            a.text()
+        );
+        assert!(
+            !a.text().contains("hunter2"),
+            "{method} {uri} echoed a URL's password: {}",
             a.text()
         );
         let v = a.json();

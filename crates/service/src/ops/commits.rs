@@ -74,12 +74,18 @@ impl RepoService {
     }
 
     /// The bytes a commit of `req` would hash, to be signed by the caller.
+    ///
+    /// Needs write scope although it moves no ref: the engines store the blobs and trees the
+    /// payload names (a commit signed from it must find them), and a read-only token must not
+    /// be able to fill the disk. It only makes sense before a signed commit, which needs write
+    /// scope anyway.
     pub async fn commit_payload(
         &self,
         cx: &CallContext,
         repo: &RepoName,
         req: CommitFiles,
     ) -> Result<String> {
+        cx.principal().require(Scope::Write, repo)?;
         check_actions(&req.actions, self.limits())?;
         let op = self.read(cx, "commit_payload", repo).await?;
         let out = op.run(op.e.commit_payload(repo, req)).await;

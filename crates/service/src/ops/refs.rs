@@ -47,6 +47,7 @@ impl RepoService {
         name: &RefName,
         target: &Rev,
     ) -> Result<Ref> {
+        crate::policy::check_writable(name, true)?;
         let op = self.write(cx, "create_branch", Scope::Write, repo).await?;
         if self.rules(repo, name).await?.require_signed_commits {
             let oid = op.run(op.e.resolve(repo, target)).await?;
@@ -64,6 +65,7 @@ impl RepoService {
         repo: &RepoName,
         tag: CreateTag,
     ) -> Result<Ref> {
+        crate::policy::check_writable(&tag.name, true)?;
         let op = self.write(cx, "create_tag", Scope::Write, repo).await?;
         if self.rules(repo, &tag.name).await?.require_signed_commits {
             let oid = op.run(op.e.resolve(repo, &tag.target)).await?;
