@@ -43,7 +43,13 @@ impl Signature {
     /// Checks the fields git writes verbatim into objects.
     pub fn validate(&self) -> crate::Result<()> {
         let bad = |s: &str| s.bytes().any(|b| matches!(b, b'<' | b'>' | b'\n' | b'\0'));
-        if self.name.trim().is_empty() || bad(&self.name) || bad(&self.email) {
+        // An empty email is refused too: git can write `<>`, but libgit2 cannot make such a
+        // signature, and both engines must give one answer.
+        if self.name.trim().is_empty()
+            || self.email.trim().is_empty()
+            || bad(&self.name)
+            || bad(&self.email)
+        {
             return Err(crate::Error::invalid(format!(
                 "signature {:?} <{:?}> is not valid",
                 self.name, self.email

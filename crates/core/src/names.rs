@@ -218,10 +218,27 @@ pub fn check_ref_format(name: &str) -> bool {
     !name.ends_with('.') && components >= 2
 }
 
+/// The longest ref name component: a file name holds at most 255 bytes, and git writes
+/// `<component>.lock` beside the ref while it updates it.
+pub const MAX_REF_COMPONENT: usize = 250;
+
+/// The namespaces under `refs/` that are directories in every repository, never refs.
+const REF_NAMESPACES: &[&str] = &["refs/heads", "refs/tags", "refs/remotes", "refs/notes"];
+
 fn parse_ref_name(s: &str) -> Result<(), Error> {
     if s.len() > 1024 || !s.starts_with("refs/") || !check_ref_format(s) {
         return Err(Error::invalid(format!(
             "ref name {s:?} is not a valid full ref name (refs/...)"
+        )));
+    }
+    if s.split('/').any(|c| c.len() > MAX_REF_COMPONENT) {
+        return Err(Error::invalid(format!(
+            "ref name {s:?} has a component longer than {MAX_REF_COMPONENT} bytes"
+        )));
+    }
+    if REF_NAMESPACES.contains(&s) {
+        return Err(Error::invalid(format!(
+            "{s:?} is a namespace of refs, not a ref"
         )));
     }
     Ok(())
@@ -299,19 +316,46 @@ fn parse_repo_path(s: &str) -> Result<(), Error> {
             "" => return Err(bad("empty component")),
             "." | ".." => return Err(bad("relative component")),
             c if is_dot_git(c) => return Err(bad("names .git")),
+            c if c.len() > MAX_PATH_COMPONENT => {
+                return Err(bad("a component is longer than 255 bytes"));
+            }
             _ => {}
         }
     }
     Ok(())
 }
 
-/// `.git` in any case, and the spellings that file systems fold into it (`.git.`, `.git `,
-/// `git~1`), as git's own `verify_path` refuses them.
+/// `.git` in any case, and the spellings that file systems fold into it, as git's own
+/// `verify_path` refuses them with `core.protectHFS` and `core.protectNTFS` (`git fsck`
+/// refuses such trees too):
+/// - HFS+ ignores some code points in names: `.gi\u{200c}t` and `.git\u{feff}` open `.git`;
+/// - NTFS drops trailing dots and spaces (`.git.`, `.git `), knows the short name `git~1`,
+///   reads `.git::$INDEX_ALLOCATION` and `.git:$DATA` as streams of `.git`, and takes `\` as a
+///   separator (`.git\config`).
 fn is_dot_git(component: &str) -> bool {
-    let lower = component.to_ascii_lowercase();
-    let trimmed = lower.trim_end_matches(['.', ' ']);
-    trimmed == ".git" || lower == "git~1"
+    let folded: String = component
+        .chars()
+        .filter(|&c| !is_hfs_ignorable(c))
+        .collect::<String>()
+        .to_lowercase();
+    folded.split('\\').any(|part| {
+        let stream = part.split(':').next().unwrap_or(part);
+        let trimmed = stream.trim_end_matches(['.', ' ']);
+        trimmed == ".git" || trimmed == "git~1"
+    })
 }
+
+/// The code points HFS+ ignores when it compares names (git's `is_hfs_dotgit` list).
+fn is_hfs_ignorable(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200c}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{206a}'..='\u{206f}' | '\u{feff}'
+    )
+}
+
+/// The longest path component: what a file name can hold on the file systems work trees live
+/// on. git can store a longer name in a tree, but no workspace could check it out.
+pub const MAX_PATH_COMPONENT: usize = 255;
 
 string_newtype!(
     /// A path inside a repository: relative, `/`-separated, no empty, `.` or `..` component, no
@@ -358,6 +402,13 @@ fn parse_rev(s: &str) -> Result<(), Error> {
     }
     if s.contains("..") {
         return Err(bad("'..' makes a range, not a revision"));
+    }
+    if s.starts_with(':') {
+        // `:path` and `:0:path` name the index, which a bare repository has not; `:/text`
+        // searches every commit message, unbounded. Neither is offered.
+        return Err(bad(
+            "':' revisions (the index, or a search of commit messages) are not supported",
+        ));
     }
     Ok(())
 }
@@ -644,6 +695,39 @@ pub fn is_local_ip(ip: IpAddr) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dot_git_is_refused_in_every_spelling_a_file_system_folds() {
+        for p in [
+            ".git/x",
+            ".GIT",
+            ".git.",
+            ".git ",
+            "git~1/config",
+            "a/.gi\u{200c}t/config",
+            ".git\u{feff}",
+            "\u{200e}.git",
+            ".git::$INDEX_ALLOCATION/x",
+            ".git:$DATA",
+            ".git\\config",
+            "a/.Git\\hooks\\pre-commit",
+        ] {
+            assert!(RepoPath::new(p).is_err(), "{p:?} is accepted");
+        }
+        for p in [
+            ".github/x",
+            ".gitignore",
+            "git",
+            "a.git/b",
+            "x:y",
+            "dir\\file",
+            ".gitmodules",
+        ] {
+            assert!(RepoPath::new(p).is_ok(), "{p:?} is refused");
+        }
+        assert!(RepoPath::new("x".repeat(255)).is_ok());
+        assert!(RepoPath::new(format!("d/{}", "x".repeat(256))).is_err());
+    }
 
     #[test]
     fn refused_urls_never_show_their_credentials() {

@@ -16,15 +16,17 @@ pub(crate) fn reflog_identity() -> Result<git2::Signature<'static>> {
 }
 
 pub(crate) fn resolve_object<'r>(r: &'r git2::Repository, rev: &Rev) -> Result<git2::Object<'r>> {
-    r.revparse_single(rev.as_str()).map_err(|e| match e.code() {
+    r.revparse_single(rev.as_str()).map_err(|e| {
         // A `Rev` is already valid syntax for git, so what libgit2 cannot parse or peel
-        // (`main~99999999999999999999`, `v1^{tag}` on a lightweight tag) is a revision git
-        // does not resolve either: `NotFound`, as the CLI engine says (found by the strict
-        // canary over the conformance suite).
-        git2::ErrorCode::InvalidSpec | git2::ErrorCode::Peel | git2::ErrorCode::NotFound => {
+        // (`main~99999999999999999999`, `v1^{tag}` on a lightweight tag, a name too long for
+        // a ref, a syntax it does not implement) is a revision git does not resolve either:
+        // `NotFound`, as the CLI engine says. Only a failure to read the repository is the
+        // server's.
+        if e.class() == git2::ErrorClass::Os {
+            map_err(format_args!("resolving {:?}", rev.as_str()))(e)
+        } else {
             Error::not_found(format!("revision {:?} does not resolve", rev.as_str()))
         }
-        _ => map_err(format_args!("resolving {:?}", rev.as_str()))(e),
     })
 }
 

@@ -93,6 +93,44 @@ impl Op {
         }
     }
 
+    /// Refuses to create `name` where a ref already is a directory of it or under it
+    /// (`refs/heads/main/x` beside `refs/heads/main`, and the reverse): refs are files, so git
+    /// cannot have both, and each engine used to fail on it its own way. `AlreadyExists`, as
+    /// git says ("'refs/heads/main' exists; cannot create 'refs/heads/main/x'"). A rename of
+    /// `main` to `main/x` is refused too: git manages it, neither engine does.
+    pub(crate) async fn check_no_df_conflict(&self, repo: &RepoName, name: &RefName) -> Result<()> {
+        let full = name.as_str();
+        let mut at = 0;
+        while let Some(i) = full[at..].find('/') {
+            let prefix = &full[..at + i];
+            at += i + 1;
+            let Ok(parent) = RefName::new(prefix) else {
+                continue;
+            };
+            if self.current(repo, &parent).await?.is_some() {
+                return Err(Error::already_exists(format!(
+                    "{prefix:?} exists, so {full:?} cannot be created"
+                )));
+            }
+        }
+        let under = ListRefs {
+            prefix: Some(format!("{full}/")),
+            kind: RefKind::All,
+            page: PageRequest {
+                limit: 1,
+                cursor: None,
+            },
+        };
+        let page = self.run(self.e.list_refs(repo, under)).await?;
+        if let Some(child) = page.items.first() {
+            return Err(Error::already_exists(format!(
+                "{:?} exists, so {full:?} cannot be created",
+                child.name.as_str()
+            )));
+        }
+        Ok(())
+    }
+
     /// Every ref of a repository, all pages.
     pub(crate) async fn all_refs(&self, repo: &RepoName) -> Result<Vec<Ref>> {
         let mut out = Vec::new();

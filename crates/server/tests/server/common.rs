@@ -65,6 +65,14 @@ impl TestApp {
     }
 
     pub(crate) fn with(tweak: impl FnOnce(&mut ServiceConfig)) -> Self {
+        Self::on(gitapi_switch::EngineKind::Libgit2, tweak)
+    }
+
+    /// A service whose requests `engine` serves.
+    pub(crate) fn on(
+        engine: gitapi_switch::EngineKind,
+        tweak: impl FnOnce(&mut ServiceConfig),
+    ) -> Self {
         let dir = tempfile::tempdir().expect("a temporary data directory");
         let mut config = ServiceConfig::new(dir.path());
         tweak(&mut config);
@@ -75,7 +83,7 @@ impl TestApp {
         let switch = gitapi_switch::EngineSwitch::new(
             Arc::new(gitapi_git2::Git2Backend::new(git2)),
             Arc::new(gitapi_shell::ShellBackend::new(shell)),
-            gitapi_switch::EngineKind::Libgit2,
+            engine,
             gitapi_switch::CanaryConfig::default(),
         );
         let svc = RepoService::new(config, Arc::new(switch));

@@ -374,3 +374,89 @@ async fn diff_id_with_four_billion_context_lines_is_invalid_argument() {
         .await
         .expect_error(400, "invalid_argument");
 }
+
+/// Client mistakes that used to answer 500 on one engine or both (or a different kind on
+/// each): each is a 4xx, both engines give the same code, and the data directory is unchanged.
+#[tokio::test]
+async fn client_mistakes_are_4xx_with_one_code_on_both_engines_and_change_nothing() {
+    let mut codes: Vec<Vec<(String, u16, String)>> = Vec::new();
+    for engine in [
+        gitapi_switch::EngineKind::Libgit2,
+        gitapi_switch::EngineKind::Shell,
+    ] {
+        let t = TestApp::on(engine, |_| {});
+        t.seed("demo").await;
+        t.get("/v1/repos/demo/workspaces/default").await.expect(200);
+        let req = Request::put("/v1/repos/demo/workspaces/default/files/n.txt")
+            .header("content-type", "application/octet-stream")
+            .body(Body::from("n\n"))
+            .expect("request");
+        t.send(req).await.expect(204);
+        let before = snapshot(t.data());
+        let long = |n: usize| "x".repeat(n);
+        let commit = |path: String| {
+            json!({
+                "branch": "main", "message": "m", "author": author(),
+                "actions": [{"action": "put", "path": path, "content": "eA=="}],
+            })
+            .to_string()
+        };
+        let cases: Vec<(&str, String, Option<String>)> = vec![
+            ("POST", "/v1/repos/demo/refs".into(),
+             Some(json!({"name": "main/sub", "target": "main"}).to_string())),
+            ("POST", "/v1/repos/demo/refs".into(),
+             Some(json!({"name": "refs/heads", "target": "main"}).to_string())),
+            ("POST", "/v1/repos/demo/refs".into(),
+             Some(json!({"name": format!("refs/tags/{}", long(251)), "target": "main"}).to_string())),
+            ("POST", "/v1/repos/demo/refs".into(),
+             Some(json!({"name": long(300), "target": "main"}).to_string())),
+            ("POST", "/v1/repos/demo/ref-renames".into(),
+             Some(json!({"from": "main", "to": "main/x"}).to_string())),
+            ("POST", "/v1/repos/demo/ref-renames".into(),
+             Some(json!({"from": "main", "to": long(300)}).to_string())),
+            ("PATCH", "/v1/repos/demo/refs".into(),
+             Some(json!({"updates": [{"name": "refs/heads/main/x", "new": "1111111111111111111111111111111111111111"}]}).to_string())),
+            ("GET", "/v1/repos/demo/resolve?rev=:a.txt".into(), None),
+            ("GET", "/v1/repos/demo/resolve?rev=:0:a.txt".into(), None),
+            ("GET", "/v1/repos/demo/resolve?rev=:/fix".into(), None),
+            ("GET", format!("/v1/repos/demo/resolve?rev={}", "a".repeat(1024)), None),
+            ("GET", format!("/v1/repos/demo/commits/{}", "a".repeat(1024)), None),
+            ("GET", "/v1/repos/demo/resolve?rev=main~99999999999".into(), None),
+            ("GET", "/v1/repos/demo/commits?range=main&offset=18446744073709551615".into(), None),
+            ("POST", "/v1/repos/demo/commits".into(), Some(commit(format!("d/{}", long(256))))),
+            ("POST", "/v1/repos/demo/commits".into(), Some(commit(".gi\u{200c}t/config".into()))),
+            ("POST", "/v1/repos/demo/commits".into(), Some(commit(".git\u{feff}/config".into()))),
+            ("POST", "/v1/repos/demo/commits".into(), Some(commit(".git::$INDEX_ALLOCATION/config".into()))),
+            ("POST", "/v1/repos/demo/commits".into(), Some(commit(".git:$DATA".into()))),
+            ("POST", "/v1/repos/demo/commits".into(), Some(commit(".git\\config".into()))),
+            ("POST", "/v1/repos/demo/stash".into(),
+             Some(json!({"includeUntracked": true, "stasher": {"name": "S", "email": ""}}).to_string())),
+        ];
+        let mut seen = Vec::new();
+        for (method, uri, body) in cases {
+            let req = Request::builder()
+                .method(method)
+                .uri(uri.as_str())
+                .header("content-type", "application/json")
+                .body(body.map_or_else(Body::empty, Body::from))
+                .expect("request");
+            let a = t.send(req).await;
+            let status = a.status.as_u16();
+            assert!(
+                (400..500).contains(&status),
+                "{engine:?}: {method} {uri} answered {status}: {}",
+                a.text()
+            );
+            let code = a.json()["error"]["code"].as_str().unwrap_or("").to_owned();
+            seen.push((format!("{method} {uri}"), status, code));
+        }
+        assert!(
+            before == snapshot(t.data()),
+            "{engine:?}: a refused request changed the data directory"
+        );
+        codes.push(seen);
+    }
+    for (a, b) in codes[0].iter().zip(&codes[1]) {
+        assert_eq!(a, b, "the engines disagree");
+    }
+}

@@ -42,7 +42,7 @@ impl RepoService {
         repo: &RepoName,
         query: LogQuery,
     ) -> Result<Vec<Commit>> {
-        let query = self.capped(query);
+        let query = self.capped(query)?;
         let op = self.read(cx, "log", repo).await?;
         let out = op
             .run(async { op.e.log(repo, query).await?.try_collect().await })
@@ -59,18 +59,27 @@ impl RepoService {
         repo: &RepoName,
         query: LogQuery,
     ) -> Result<BoxStream<'static, Result<Commit>>> {
-        let query = self.capped(query);
+        let query = self.capped(query)?;
         let op = self.read(cx, "log_stream", repo).await?;
         let stream = op.run(op.e.log(repo, query)).await?;
         Ok(op.hold(stream))
     }
 
-    fn capped(&self, mut query: LogQuery) -> LogQuery {
+    fn capped(&self, mut query: LogQuery) -> Result<LogQuery> {
+        // git reads `--skip` as an int: a larger offset is refused, not passed on to fail
+        // one engine and answer an empty page on the other.
+        if query.offset > i32::MAX as usize {
+            return Err(Error::invalid(format!(
+                "offset {} is above {}",
+                query.offset,
+                i32::MAX
+            )));
+        }
         let cap = self.limits().max_log_page.saturating_add(1);
         if query.limit == 0 || query.limit > cap {
             query.limit = cap;
         }
-        query
+        Ok(query)
     }
 
     /// The bytes a commit of `req` would hash, to be signed by the caller.

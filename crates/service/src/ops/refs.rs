@@ -49,6 +49,7 @@ impl RepoService {
     ) -> Result<Ref> {
         crate::policy::check_writable(name, true)?;
         let op = self.write(cx, "create_branch", Scope::Write, repo).await?;
+        op.check_no_df_conflict(repo, name).await?;
         if self.rules(repo, name).await?.require_signed_commits {
             let oid = op.run(op.e.resolve(repo, target)).await?;
             self.check_signed(&op, repo, name, None, oid).await?;
@@ -67,6 +68,7 @@ impl RepoService {
     ) -> Result<Ref> {
         crate::policy::check_writable(&tag.name, true)?;
         let op = self.write(cx, "create_tag", Scope::Write, repo).await?;
+        op.check_no_df_conflict(repo, &tag.name).await?;
         if self.rules(repo, &tag.name).await?.require_signed_commits {
             let oid = op.run(op.e.resolve(repo, &tag.target)).await?;
             self.check_signed(&op, repo, &tag.name, None, oid).await?;
@@ -101,6 +103,7 @@ impl RepoService {
         to: &RefName,
     ) -> Result<Ref> {
         let op = self.write(cx, "rename_branch", Scope::Write, repo).await?;
+        op.check_no_df_conflict(repo, to).await?;
         let old = op.current(repo, from).await?;
         self.check_move(&op, repo, from, old, None).await?;
         if let Some(oid) = old {
@@ -163,6 +166,9 @@ impl RepoService {
             let old = op.current(repo, &u.name).await?;
             let new = (!u.new.is_zero()).then_some(u.new);
             self.check_move(op, repo, &u.name, old, new).await?;
+            if old.is_none() && new.is_some() {
+                op.check_no_df_conflict(repo, &u.name).await?;
+            }
             olds.push(old);
         }
         op.commit(op.e.update_refs(repo, updates.clone())).await?;
