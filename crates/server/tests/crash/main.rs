@@ -485,7 +485,7 @@ async fn crash_run(engine: &str) {
         "{}",
         res.text().await.unwrap_or_default()
     );
-    drop(server);
+    stop_with_children(server);
 
     let acked = Arc::new(Mutex::new(Acked {
         commits: vec![root],
@@ -572,6 +572,27 @@ async fn crash_run(engine: &str) {
             figures.children_left_running,
         );
         assert!(!a.commits.is_empty(), "no commit was acknowledged at all");
+    }
+    stop_with_children(server);
+}
+
+/// Kills the server and every git process it started, and waits until they are gone: tests
+/// that run after this one count the git processes of the session.
+fn stop_with_children(mut server: Server) {
+    let pid = server.child.id();
+    for p in git_children(pid) {
+        let _ = Command::new("kill")
+            .args(["-9", &p.to_string()])
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
+    let _ = server.child.kill();
+    let _ = server.child.wait();
+    for _ in 0..200 {
+        if git_children(pid).is_empty() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
 

@@ -45,7 +45,12 @@ impl Server {
         ));
         Self {
             base,
-            http: reqwest::Client::new(),
+            http: {
+                // A workspace-wide build unifies reqwest with gitwire's `rustls-no-provider`:
+                // a provider must be installed before a client is built.
+                let _ = rustls::crypto::ring::default_provider().install_default();
+                reqwest::Client::new()
+            },
             stop: Some(stop),
             served: Some(served),
             _data: data,

@@ -161,7 +161,9 @@ pub fn git_processes() -> Vec<(u32, String)> {
             continue;
         };
         if let Some((comm, ppid, session)) = stat(pid)
-            && comm.starts_with("git")
+            // git and its helpers (`git-remote-http`, …), not the `gitapi` binary a test of
+            // the same session may run.
+            && (comm == "git" || comm.starts_with("git-"))
             && (ppid == me || session == my_session)
         {
             let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();

@@ -23,6 +23,9 @@ pub async fn hostile_revs(factory: Factory) {
         "-h",
         "--output=/tmp/x",
         "a b",
+        ":/no-commit-says-this",
+        ":a.txt",
+        ":0:a.txt",
     ] {
         assert!(Rev::new(bad).is_err(), "{bad} is not a valid revision");
     }
@@ -32,7 +35,6 @@ pub async fn hostile_revs(factory: Factory) {
         "main:/etc/passwd",
         "main:./a.txt",
         "main:.git/config",
-        ":/no-commit-says-this",
         "main^{/no-commit-says-this}",
         "@{-1}",
         "main@{upstream}",
