@@ -74,6 +74,10 @@ pub fn clone(
         // The policy checked this URL's host, not where a redirect would lead (a public host
         // that answers 302 to a private address); a source that moved must be named anew.
         .config("http.followRedirects=false")
+        // Objects git fsck refuses (a `.git` spelled for HFS+ or NTFS, a `.gitmodules` with a
+        // traversing name) never enter the data directory; every repository already refuses
+        // them on push (`receive.fsckObjects`).
+        .config("transfer.fsckObjects=true")
         .flag(if opts.mirror { "--mirror" } else { "--bare" })
         .flag("--no-local")
         .flag("--quiet")
@@ -120,6 +124,7 @@ pub fn sync_mirror(
     }
     Git::in_repo(&dir, Sub::Fetch)
         .config("http.followRedirects=false")
+        .config("transfer.fsckObjects=true")
         .flag("--prune")
         .flag("--quiet")
         .arg("origin")
@@ -129,9 +134,13 @@ pub fn sync_mirror(
     gitapi_storage::sync_fs(&dir)
 }
 
-/// `e` without the credentials of any URL in its message (git prints the URL it failed on).
+/// `e` without the credentials of any URL in its message (git prints the URL it failed on);
+/// a source whose objects fail git's checks is the caller's problem, not the server's.
 fn hide_credentials(e: Error) -> Error {
     let shown = gitapi_core::redact_urls_in(e.message());
+    if shown.contains("fsck error") || shown.contains("fsck-objects") {
+        return Error::precondition(format!("the source has objects git fsck refuses: {shown}"));
+    }
     if shown == e.message() {
         return e;
     }

@@ -44,17 +44,87 @@ pub(crate) fn check_batch(what: &str, len: usize) -> Result<()> {
 
 pub(crate) fn check_actions(actions: &[FileAction], limits: &Limits) -> Result<()> {
     for a in actions {
-        if let FileAction::Put { content, .. } = a
-            && content.len() > limits.max_blob_bytes
+        if let FileAction::Put {
+            path,
+            content,
+            mode,
+        } = a
         {
-            return Err(too_large(
-                "file content",
-                content.len(),
-                limits.max_blob_bytes,
-            ));
+            if content.len() > limits.max_blob_bytes {
+                return Err(too_large(
+                    "file content",
+                    content.len(),
+                    limits.max_blob_bytes,
+                ));
+            }
+            if path.file_name().eq_ignore_ascii_case(".gitmodules") {
+                check_gitmodules(path, content, *mode)?;
+            }
         }
     }
     Ok(())
+}
+
+/// The checks `git fsck` (and so `receive.fsckObjects` on every clone of the repository)
+/// applies to a `.gitmodules` file, so the service never writes one git would refuse:
+/// not a symlink (`gitmodulesSymlink`); no submodule name with a `..` component, which git
+/// would use as a path under `.git/modules/` (`gitmodulesName`); no `path` or `url` that
+/// starts with `-` and so reads as an option to the git that clones it (`gitmodulesPath`,
+/// `gitmodulesUrl`).
+fn check_gitmodules(path: &RepoPath, content: &[u8], mode: Option<FileMode>) -> Result<()> {
+    let refuse = |why: String| {
+        Err(Error::invalid(format!(
+            "{:?} is refused, as git fsck refuses it: {why}",
+            path.as_str()
+        )))
+    };
+    if mode == Some(FileMode::Symlink) {
+        return refuse(".gitmodules may not be a symlink".to_owned());
+    }
+    let text = String::from_utf8_lossy(content);
+    for line in text.lines() {
+        let line = line.trim();
+        if let Some(header) = line.strip_prefix('[') {
+            let header = header.trim_end_matches(']');
+            let Some((section, name)) = header.split_once(char::is_whitespace) else {
+                continue;
+            };
+            if !section.eq_ignore_ascii_case("submodule") {
+                continue;
+            }
+            let name = unquote(name.trim());
+            if name.is_empty() || name.split(['/', '\\']).any(|c| c == "..") {
+                return refuse(format!("submodule name {name:?} leaves .git/modules"));
+            }
+        } else if let Some((key, value)) = line.split_once('=') {
+            let key = key.trim();
+            let value = unquote(value.trim());
+            if (key.eq_ignore_ascii_case("path") || key.eq_ignore_ascii_case("url"))
+                && value.starts_with('-')
+            {
+                return refuse(format!("submodule {key} {value:?} starts with '-'"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A git config value or subsection name without its quotes and backslash escapes.
+fn unquote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => {}
+            '\\' => {
+                if let Some(next) = chars.next() {
+                    out.push(next);
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Whether every file header of `patch` names `path` (or `/dev/null`).
@@ -349,6 +419,27 @@ pub(crate) fn check_writable(name: &RefName, sets: bool) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gitmodules_that_git_fsck_refuses_are_refused() {
+        let path = RepoPath::new("a/.GITMODULES").expect("path");
+        let check = |text: &str| check_gitmodules(&path, text.as_bytes(), None);
+        for bad in [
+            "[submodule \"../../hooks\"]\n\tpath = x\n\turl = https://example.com/x\n",
+            "[submodule \"a/../../b\"]\n",
+            "[submodule \"x\"]\n\tpath = -x\n",
+            "[submodule \"x\"]\n\turl = --upload-pack=touch /tmp/pwned\n",
+            "[submodule \"x\"]\n\turl = \"-u\"\n",
+            "[submodule \"a\\\\..\\\\b\"]\n",
+        ] {
+            assert!(check(bad).is_err(), "{bad:?} is accepted");
+        }
+        assert!(
+            check("[submodule \"lib\"]\n\tpath = lib\n\turl = https://example.com/lib.git\n")
+                .is_ok()
+        );
+        assert!(check_gitmodules(&path, b"", Some(FileMode::Symlink)).is_err());
+    }
 
     #[test]
     fn patch_paths_are_checked() {

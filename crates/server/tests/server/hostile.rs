@@ -401,6 +401,15 @@ async fn client_mistakes_are_4xx_with_one_code_on_both_engines_and_change_nothin
             })
             .to_string()
         };
+        let gitmodules = |text: &str| {
+            use base64::Engine as _;
+            json!({
+                "branch": "main", "message": "m", "author": author(),
+                "actions": [{"action": "put", "path": ".gitmodules",
+                             "content": base64::engine::general_purpose::STANDARD.encode(text)}],
+            })
+            .to_string()
+        };
         let cases: Vec<(&str, String, Option<String>)> = vec![
             ("POST", "/v1/repos/demo/refs".into(),
              Some(json!({"name": "main/sub", "target": "main"}).to_string())),
@@ -429,6 +438,12 @@ async fn client_mistakes_are_4xx_with_one_code_on_both_engines_and_change_nothin
             ("POST", "/v1/repos/demo/commits".into(), Some(commit(".git::$INDEX_ALLOCATION/config".into()))),
             ("POST", "/v1/repos/demo/commits".into(), Some(commit(".git:$DATA".into()))),
             ("POST", "/v1/repos/demo/commits".into(), Some(commit(".git\\config".into()))),
+            ("POST", "/v1/repos/demo/commits".into(), Some(gitmodules(
+                "[submodule \"../../hooks\"]\n\tpath = m\n\turl = https://example.com/m\n"))),
+            ("POST", "/v1/repos/demo/commits".into(), Some(gitmodules(
+                "[submodule \"m\"]\n\tpath = m\n\turl = --upload-pack=touch /tmp/x\n"))),
+            ("POST", "/v1/repos/demo/commits".into(), Some(gitmodules(
+                "[submodule \"m\"]\n\tpath = -m\n\turl = https://example.com/m\n"))),
             ("POST", "/v1/repos/demo/stash".into(),
              Some(json!({"includeUntracked": true, "stasher": {"name": "S", "email": ""}}).to_string())),
         ];
@@ -459,4 +474,43 @@ async fn client_mistakes_are_4xx_with_one_code_on_both_engines_and_change_nothin
     for (a, b) in codes[0].iter().zip(&codes[1]) {
         assert_eq!(a, b, "the engines disagree");
     }
+}
+
+/// A clone whose source holds objects `git fsck` refuses (a tree entry `.gi\u{200c}t`, which
+/// HFS+ opens as `.git`) is refused with 422 and leaves no repository and no scratch behind.
+#[tokio::test]
+async fn a_clone_of_objects_git_fsck_refuses_is_refused_and_leaves_nothing() {
+    let src = tempfile::tempdir().expect("tempdir");
+    let git = gitapi_testkit::git::Git::new();
+    git.run(src.path(), &["init", "-q", "-b", "main"]);
+    let blob = git.run_with(
+        src.path(),
+        &["hash-object", "-w", "--stdin"],
+        &[],
+        Some(b"hi\n"),
+    );
+    let entry = format!("100644 blob {}\t.gi\u{200c}t\n", blob.trim());
+    let tree = git.run_with(src.path(), &["mktree"], &[], Some(entry.as_bytes()));
+    let commit = git.run(src.path(), &["commit-tree", "-m", "bad", tree.trim()]);
+    git.run(
+        src.path(),
+        &["update-ref", "refs/heads/main", commit.trim()],
+    );
+
+    let t = TestApp::with(|c| c.allow_local_clone = true);
+    let req = Request::post("/v1/repos")
+        .header("content-type", "application/json")
+        .body(Body::from(
+            json!({"name": "c", "source": {"url": format!("file://{}", src.path().display())}})
+                .to_string(),
+        ))
+        .expect("request");
+    t.send(req).await.expect_error(422, "failed_precondition");
+    assert!(!t.data().join("repos/c.git").exists(), "no repository");
+    let scratch: Vec<_> = std::fs::read_dir(t.data().join("tmp"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .collect();
+    assert!(scratch.is_empty(), "scratch left: {scratch:?}");
 }
