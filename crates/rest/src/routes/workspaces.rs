@@ -85,7 +85,7 @@ async fn create_workspace(
     Ok((StatusCode::CREATED, Json(info)))
 }
 
-/// One workspace (`default` is created on first use).
+/// One workspace (`default` reads as the checkout its first write will make).
 #[utoipa::path(get, path = "/v1/repos/{repo}/workspaces/{workspace}", tag = "workspaces",
     params(("repo" = String, Path, description = "repository name"),
            ("workspace" = String, Path, description = "workspace name")),

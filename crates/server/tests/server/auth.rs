@@ -137,6 +137,31 @@ async fn tokens_are_required_and_scoped() {
         before == crate::common::snapshot(t.data()),
         "a refused payload wrote to the data directory"
     );
+    // Nor do reads of the default workspace before its first write: they answer as the
+    // clean checkout it will be, and make nothing.
+    let before = crate::common::snapshot(t.data());
+    let ws = call(
+        &t,
+        "GET",
+        "/v1/repos/pub-a/workspaces/default",
+        Some(READER),
+        None,
+    )
+    .await
+    .expect(200)
+    .json();
+    assert_eq!(ws["branch"], "refs/heads/main");
+    for uri in ["/v1/repos/pub-a/status", "/v1/repos/pub-a/stash"] {
+        let v = call(&t, "GET", uri, Some(READER), None)
+            .await
+            .expect(200)
+            .json();
+        assert_eq!(v["items"], json!([]), "{uri}");
+    }
+    assert!(
+        before == crate::common::snapshot(t.data()),
+        "a read of the default workspace wrote to the data directory"
+    );
     // Health stays open.
     call(&t, "GET", "/healthz", None, None).await.expect(200);
 }

@@ -422,12 +422,15 @@ async fn every_route_answers_as_documented() {
             .json()["base"],
         c2.as_str()
     );
+    // Reading `default` made nothing: its first write makes it.
     let v = t.get("/v1/repos/demo/workspaces").await.expect(200).json();
-    assert_eq!(v["items"].as_array().map(Vec::len), Some(2));
+    assert_eq!(v["items"].as_array().map(Vec::len), Some(1));
     let put = axum::http::Request::put("/v1/repos/demo/workspaces/default/files/new.txt")
         .body(axum::body::Body::from("new\n"))
         .expect("request");
     t.send(put).await.expect(204);
+    let v = t.get("/v1/repos/demo/workspaces").await.expect(200).json();
+    assert_eq!(v["items"].as_array().map(Vec::len), Some(2));
     let v = t.get("/v1/repos/demo/status").await.expect(200).json();
     assert_eq!(
         v["items"][0],

@@ -35,7 +35,8 @@ impl RepoService {
         op.finish(out.and_then(|all| cursor::page_by_offset(all, page)))
     }
 
-    /// One workspace (`default` is created on first use).
+    /// One workspace. `default` is made by its first write; until then it reads as the clean
+    /// checkout of the default branch that write will make (a read never writes).
     pub async fn workspace(
         &self,
         cx: &CallContext,
@@ -43,8 +44,38 @@ impl RepoService {
         ws: &WorkspaceName,
     ) -> Result<WorkspaceInfo> {
         let op = self.read(cx, "workspace", repo).await?;
+        if self.unmade_default(repo, ws)? {
+            let out = self.unmade_default_info(&op, repo, ws).await;
+            return op.finish(out);
+        }
         let out = op.run(op.e.workspace(repo, ws)).await;
         op.finish(out)
+    }
+
+    /// Whether `ws` is the default workspace and its first write has not made it yet.
+    fn unmade_default(&self, repo: &RepoName, ws: &WorkspaceName) -> Result<bool> {
+        Ok(*ws == WorkspaceName::default_workspace()
+            && gitapi_storage::branch_of(self.layout(), repo, ws)?.is_none())
+    }
+
+    /// What the default workspace will be when made: on the branch `HEAD` names, at its tip
+    /// (answers `NotFound` for a repository that does not exist, as the engines do).
+    async fn unmade_default_info(
+        &self,
+        op: &crate::funnel::Op,
+        repo: &RepoName,
+        ws: &WorkspaceName,
+    ) -> Result<WorkspaceInfo> {
+        let info = op.run(op.e.repo_info(repo)).await?;
+        let branch = info
+            .default_branch
+            .ok_or_else(|| Error::precondition("repository HEAD names no branch"))?;
+        let base = op.current(repo, &branch).await?;
+        Ok(WorkspaceInfo {
+            name: ws.clone(),
+            branch,
+            base,
+        })
     }
 
     /// Removes a workspace.
@@ -70,6 +101,11 @@ impl RepoService {
         page: &PageRequest,
     ) -> Result<Page<StatusEntry>> {
         let op = self.read(cx, "status", repo).await?;
+        if self.unmade_default(repo, ws)? {
+            // A fresh checkout is clean.
+            let out = self.unmade_default_info(&op, repo, ws).await;
+            return op.finish(out.and_then(|_| cursor::page_by_offset(Vec::new(), page)));
+        }
         let out = op.run(op.e.status(repo, ws)).await;
         op.finish(out.and_then(|all| cursor::page_by_offset(all, page)))
     }
@@ -149,6 +185,22 @@ impl RepoService {
         page: &PageRequest,
     ) -> Result<Page<StashEntry>> {
         let op = self.read(cx, "stash_list", repo).await?;
+        if self.unmade_default(repo, ws)? {
+            // The stash belongs to the repository, not to one workspace (`refs/stash` is shared
+            // by all work trees): read it through a workspace that exists. With none, there is
+            // no stash unless one came with a mirror clone; only then is the default made to
+            // read it.
+            self.unmade_default_info(&op, repo, ws).await?;
+            let other = gitapi_storage::names(self.layout(), repo)
+                .into_iter()
+                .find(|w| w != ws);
+            let out = match other {
+                Some(w) => op.run(op.e.stash_list(repo, &w)).await,
+                None if op.current(repo, &stash_ref()?).await?.is_none() => Ok(Vec::new()),
+                None => op.run(op.e.stash_list(repo, ws)).await,
+            };
+            return op.finish(out.and_then(|all| cursor::page_by_offset(all, page)));
+        }
         let out = op.run(op.e.stash_list(repo, ws)).await;
         op.finish(out.and_then(|all| cursor::page_by_offset(all, page)))
     }
