@@ -115,31 +115,28 @@ struct Figures {
     cycles: usize,
 }
 
-async fn tip(c: &reqwest::Client, base: &str) -> String {
-    let r: Value = c
+/// Where `main` is now, or `None` once the server is gone.
+async fn current_tip(c: &reqwest::Client, base: &str) -> Option<String> {
+    let res = c
         .get(format!("{base}/v1/repos/r/refs/heads/main"))
         .send()
         .await
-        .expect("get main")
-        .json()
+        .ok()?;
+    let r: Value = res.json().await.ok()?;
+    Some(r["target"].as_str()?.to_owned())
+}
+
+async fn tip(c: &reqwest::Client, base: &str) -> String {
+    current_tip(c, base)
         .await
-        .expect("a ref");
-    r["target"].as_str().expect("a target").to_owned()
+        .expect("main, read from a live server")
 }
 
 /// Commits on `main`, each on the tip the last answer gave, until the server dies.
 async fn committer(c: reqwest::Client, base: String, acked: Arc<Mutex<Acked>>, n: usize) {
-    let Ok(res) = c
-        .get(format!("{base}/v1/repos/r/refs/heads/main"))
-        .send()
-        .await
-    else {
+    let Some(mut tip) = current_tip(&c, &base).await else {
         return;
     };
-    let Ok(r) = res.json::<Value>().await else {
-        return;
-    };
-    let mut tip = r["target"].as_str().unwrap_or(ZERO).to_owned();
     for i in 0.. {
         let res = c
             .post(format!("{base}/v1/repos/r/commits"))
@@ -156,17 +153,10 @@ async fn committer(c: reqwest::Client, base: String, acked: Arc<Mutex<Acked>>, n
         let Ok(res) = res else { return };
         if res.status() == 409 {
             // The other committer moved main first: go on from where it is now.
-            let Ok(r) = c
-                .get(format!("{base}/v1/repos/r/refs/heads/main"))
-                .send()
-                .await
-            else {
+            let Some(now) = current_tip(&c, &base).await else {
                 return;
             };
-            let Ok(r) = r.json::<Value>().await else {
-                return;
-            };
-            tip = r["target"].as_str().unwrap_or(ZERO).to_owned();
+            tip = now;
             continue;
         }
         if res.status() != 201 {
