@@ -18,6 +18,7 @@
 //! max_body_bytes = 33554432
 //! max_blob_bytes = 16777216
 //! deadline_secs = 30
+//! max_actions = 10000          # file actions in one commit (413 above)
 //! slow_client_secs = 10       # a live stream's client that takes no message this long is dropped
 //!
 //! [events]
@@ -188,6 +189,7 @@ struct LimitsSection {
     transfer_queue: Option<usize>,
     push_options: Option<bool>,
     slow_client_secs: Option<u64>,
+    max_actions: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -425,6 +427,7 @@ impl Config {
             ("max_transfers", l.max_transfers),
             ("max_transfers_per_repo", l.max_transfers_per_repo),
             ("events.replay", self.service.event_capacity),
+            ("max_actions", l.max_actions),
             ("http.max_connections", self.http.max_connections),
             (
                 "http.max_connections_per_client",
@@ -468,6 +471,9 @@ impl Config {
 fn apply_limits(limits: &mut Limits, s: &LimitsSection) {
     if let Some(v) = s.max_body_bytes {
         limits.max_body_bytes = v;
+    }
+    if let Some(v) = s.max_actions {
+        limits.max_actions = v;
     }
     if let Some(v) = s.max_blob_bytes {
         limits.max_blob_bytes = v;

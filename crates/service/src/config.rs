@@ -37,6 +37,9 @@ pub struct Limits {
     /// message before the client is disconnected as too slow. Streams never buffer without
     /// bound.
     pub slow_client: Duration,
+    /// File actions in one commit (`TooLarge` above): one request may not hold the repository's
+    /// write lock for an unbounded list.
+    pub max_actions: usize,
 }
 
 impl Default for Limits {
@@ -54,6 +57,7 @@ impl Default for Limits {
             transfer_queue: 64,
             push_options: false,
             slow_client: Duration::from_secs(10),
+            max_actions: 10_000,
         }
     }
 }

@@ -43,6 +43,16 @@ pub(crate) fn check_batch(what: &str, len: usize) -> Result<()> {
 }
 
 pub(crate) fn check_actions(actions: &[FileAction], limits: &Limits) -> Result<()> {
+    if actions.len() > limits.max_actions {
+        return Err(Error::new(
+            ErrorKind::TooLarge,
+            format!(
+                "{} file actions in one commit are over the limit of {}",
+                actions.len(),
+                limits.max_actions
+            ),
+        ));
+    }
     for a in actions {
         if let FileAction::Put {
             path,

@@ -514,3 +514,24 @@ async fn a_clone_of_objects_git_fsck_refuses_is_refused_and_leaves_nothing() {
         .collect();
     assert!(scratch.is_empty(), "scratch left: {scratch:?}");
 }
+
+/// A commit with more file actions than `[limits] max_actions` is 413 and writes nothing: one
+/// request may not hold the repository's write lock for an unbounded list.
+#[tokio::test]
+async fn a_commit_over_max_actions_is_too_large_and_changes_nothing() {
+    let t = TestApp::with(|c| c.limits.max_actions = 3);
+    t.seed("demo").await;
+    let before = snapshot(t.data());
+    let actions: Vec<_> = (0..4)
+        .map(|i| json!({"action": "put", "path": format!("f{i}.txt"), "content": "eA=="}))
+        .collect();
+    let req = Request::post("/v1/repos/demo/commits")
+        .header("content-type", "application/json")
+        .body(Body::from(
+            json!({"branch": "main", "message": "m", "author": author(), "actions": actions})
+                .to_string(),
+        ))
+        .expect("request");
+    t.send(req).await.expect_error(413, "too_large");
+    assert!(before == snapshot(t.data()), "the data directory changed");
+}
