@@ -21,8 +21,17 @@ fn commit_body(branch: &str, path: &str) -> serde_json::Value {
 }
 
 #[tokio::test]
-async fn hostile_input_is_refused_and_changes_nothing() {
-    let t = TestApp::with(|c| {
+async fn hostile_input_is_refused_and_changes_nothing_on_libgit2() {
+    hostile_input_is_refused_and_changes_nothing(gitapi_switch::EngineKind::Libgit2).await;
+}
+
+#[tokio::test]
+async fn hostile_input_is_refused_and_changes_nothing_on_the_cli_engine() {
+    hostile_input_is_refused_and_changes_nothing(gitapi_switch::EngineKind::Shell).await;
+}
+
+async fn hostile_input_is_refused_and_changes_nothing(engine: gitapi_switch::EngineKind) {
+    let t = TestApp::on(engine, |c| {
         c.limits.max_body_bytes = 1024 * 1024;
         c.limits.max_blob_bytes = 512 * 1024;
     });
@@ -296,7 +305,7 @@ async fn hostile_input_is_refused_and_changes_nothing() {
         let status = a.status.as_u16();
         assert!(
             (400..500).contains(&status),
-            "{method} {uri} answered {status}: {}",
+            "{engine:?}: {method} {uri} answered {status}: {}",
             a.text()
         );
         assert!(
@@ -335,7 +344,10 @@ async fn hostile_input_is_refused_and_changes_nothing() {
         .expect("request");
     t.send(req).await.expect_error(413, "too_large");
 
-    assert!(before == snapshot(t.data()), "the data directory changed");
+    assert!(
+        before == snapshot(t.data()),
+        "{engine:?}: the data directory changed"
+    );
 }
 
 /// A diff id is caller input: one forged to carry 4,000,000,000 context lines used to reach
