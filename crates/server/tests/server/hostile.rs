@@ -547,3 +547,50 @@ async fn a_commit_over_max_actions_is_too_large_and_changes_nothing() {
     t.send(req).await.expect_error(413, "too_large");
     assert!(before == snapshot(t.data()), "the data directory changed");
 }
+
+/// Reads of the default workspace before its first write (its info, status, stash and every
+/// workspace diff) write nothing, and answer what the engine answers once the workspace is
+/// made, on both engines.
+#[tokio::test]
+async fn reads_of_the_unmade_default_workspace_write_nothing_and_match_the_made_one() {
+    for engine in [
+        gitapi_switch::EngineKind::Libgit2,
+        gitapi_switch::EngineKind::Shell,
+    ] {
+        let t = TestApp::on(engine, |_| {});
+        let (c1, _) = t.seed("demo").await;
+        let reads = [
+            "/v1/repos/demo/workspaces/default".to_owned(),
+            "/v1/repos/demo/status".to_owned(),
+            "/v1/repos/demo/stash".to_owned(),
+            "/v1/repos/demo/diff?kind=index".to_owned(),
+            format!("/v1/repos/demo/diff?kind=index&from={c1}"),
+            format!("/v1/repos/demo/diff?kind=tree-worktree&from={c1}"),
+            format!("/v1/repos/demo/diff?kind=tree-worktree&from={c1}&format=patch"),
+            "/v1/repos/demo/diff?kind=worktree".to_owned(),
+        ];
+        let before = snapshot(t.data());
+        let mut unmade = Vec::new();
+        for uri in &reads {
+            unmade.push(t.get(uri).await.expect(200).text());
+        }
+        assert!(
+            before == snapshot(t.data()),
+            "{engine:?}: a read of the unmade default workspace wrote"
+        );
+        // Made by a write that leaves it clean: a file put, then discarded.
+        let req = Request::put("/v1/repos/demo/workspaces/default/files/tmp.txt")
+            .header("content-type", "application/octet-stream")
+            .body(Body::from("x\n"))
+            .expect("request");
+        t.send(req).await.expect(204);
+        let req = Request::delete("/v1/repos/demo/workspaces/default/files/tmp.txt")
+            .body(Body::empty())
+            .expect("request");
+        t.send(req).await.expect(204);
+        for (uri, was) in reads.iter().zip(&unmade) {
+            let now = t.get(uri).await.expect(200).text();
+            assert_eq!(&now, was, "{engine:?}: {uri}");
+        }
+    }
+}

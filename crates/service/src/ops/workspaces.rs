@@ -53,14 +53,14 @@ impl RepoService {
     }
 
     /// Whether `ws` is the default workspace and its first write has not made it yet.
-    fn unmade_default(&self, repo: &RepoName, ws: &WorkspaceName) -> Result<bool> {
+    pub(crate) fn unmade_default(&self, repo: &RepoName, ws: &WorkspaceName) -> Result<bool> {
         Ok(*ws == WorkspaceName::default_workspace()
             && gitapi_storage::branch_of(self.layout(), repo, ws)?.is_none())
     }
 
     /// What the default workspace will be when made: on the branch `HEAD` names, at its tip
     /// (answers `NotFound` for a repository that does not exist, as the engines do).
-    async fn unmade_default_info(
+    pub(crate) async fn unmade_default_info(
         &self,
         op: &crate::funnel::Op,
         repo: &RepoName,
