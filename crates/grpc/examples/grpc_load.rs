@@ -194,7 +194,9 @@ async fn main() -> Result<(), Error> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(gitapi_server::run(
+    let data_dir = gitapi_server::DataDir::open(&config)?;
+    let server = tokio::spawn(gitapi_server::run_in(
+        data_dir,
         config,
         listener,
         async {

@@ -211,7 +211,9 @@ async fn main() -> Result<(), Error> {
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     let base = format!("http://{}", listener.local_addr()?);
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(gitapi_server::run(
+    let data_dir = gitapi_server::DataDir::open(&config)?;
+    let server = tokio::spawn(gitapi_server::run_in(
+        data_dir,
         config,
         listener,
         async {

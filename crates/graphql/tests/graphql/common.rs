@@ -33,11 +33,14 @@ impl TestServer {
             .expect("a loopback port");
         let addr = listener.local_addr().expect("an address");
         let (stop, stopped) = oneshot::channel::<()>();
+        // Opened (and swept) before the server task runs, so a test that writes into the data
+        // directory next cannot race the start-up recovery.
+        let data_dir = gitapi_server::DataDir::open(&config).expect("the data directory opens");
         let task = tokio::spawn(async move {
             let shutdown = async {
                 let _ = stopped.await;
             };
-            gitapi_server::run(config, listener, shutdown, None)
+            gitapi_server::run_in(data_dir, config, listener, shutdown, None)
                 .await
                 .expect("the server runs");
         });

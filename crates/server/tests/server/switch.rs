@@ -71,7 +71,11 @@ async fn switching_engines_under_load_fails_no_request_and_loses_no_commit() {
         .expect("binds");
     let base = format!("http://{}", listener.local_addr().expect("bound"));
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(gitapi_server::run(
+    // Opened (and swept) before the server task runs, so a test that writes into the data
+    // directory next cannot race the start-up recovery.
+    let data_dir = gitapi_server::DataDir::open(&config).expect("the data directory opens");
+    let server = tokio::spawn(gitapi_server::run_in(
+        data_dir,
         config,
         listener,
         async {

@@ -35,7 +35,11 @@ impl Server {
             .expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let served = tokio::spawn(gitapi_server::run(
+        // Opened (and swept) before the server task runs, so a test that writes into the data
+        // directory next cannot race the start-up recovery.
+        let data_dir = gitapi_server::DataDir::open(&config).expect("the data directory opens");
+        let served = tokio::spawn(gitapi_server::run_in(
+            data_dir,
             config,
             listener,
             async {
