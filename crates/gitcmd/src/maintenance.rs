@@ -85,7 +85,7 @@ pub fn clone(
         .arg(path.as_os_str())
         .limit(MAINTENANCE_LIMIT)
         .ok(dog)
-        .map_err(hide_credentials)?;
+        .map_err(clone_error)?;
     apply_defaults(dog, &path)?;
     gitapi_storage::move_into_place(layout, repo, &path)
 }
@@ -130,13 +130,14 @@ pub fn sync_mirror(
         .arg("origin")
         .limit(MAINTENANCE_LIMIT)
         .ok(dog)
-        .map_err(hide_credentials)?;
+        .map_err(clone_error)?;
     gitapi_storage::sync_fs(&dir)
 }
 
-/// `e` without the credentials of any URL in its message (git prints the URL it failed on);
-/// a source whose objects fail git's checks is the caller's problem, not the server's.
-fn hide_credentials(e: Error) -> Error {
+/// A failed clone or fetch as the caller sees it: without the credentials of any URL in its
+/// message (git prints the URL it failed on), and a source whose objects fail git's checks
+/// as the caller's problem (`FailedPrecondition`), not the server's.
+fn clone_error(e: Error) -> Error {
     let shown = gitapi_core::redact_urls_in(e.message());
     if shown.contains("fsck error") || shown.contains("fsck-objects") {
         return Error::precondition(format!("the source has objects git fsck refuses: {shown}"));

@@ -53,7 +53,13 @@ impl Default for HttpLimits {
 /// Counts connections per client address; a slot is given back when its guard drops.
 #[derive(Default)]
 struct Clients {
-    open: Mutex<(usize, HashMap<IpAddr, usize>)>,
+    open: Mutex<Open>,
+}
+
+#[derive(Default)]
+struct Open {
+    total: usize,
+    by_client: HashMap<IpAddr, usize>,
 }
 
 struct Slot {
@@ -64,12 +70,12 @@ struct Slot {
 impl Clients {
     fn admit(self: &Arc<Self>, ip: IpAddr, limits: &HttpLimits) -> Option<Slot> {
         let mut open = self.open.lock();
-        let from_ip = open.1.get(&ip).copied().unwrap_or(0);
-        if open.0 >= limits.max_connections || from_ip >= limits.max_connections_per_client {
+        let from_ip = open.by_client.get(&ip).copied().unwrap_or(0);
+        if open.total >= limits.max_connections || from_ip >= limits.max_connections_per_client {
             return None;
         }
-        open.0 += 1;
-        open.1.insert(ip, from_ip + 1);
+        open.total += 1;
+        open.by_client.insert(ip, from_ip + 1);
         Some(Slot {
             clients: Arc::clone(self),
             ip,
@@ -80,11 +86,11 @@ impl Clients {
 impl Drop for Slot {
     fn drop(&mut self) {
         let mut open = self.clients.open.lock();
-        open.0 = open.0.saturating_sub(1);
-        if let Some(n) = open.1.get_mut(&self.ip) {
+        open.total = open.total.saturating_sub(1);
+        if let Some(n) = open.by_client.get_mut(&self.ip) {
             *n -= 1;
             if *n == 0 {
-                open.1.remove(&self.ip);
+                open.by_client.remove(&self.ip);
             }
         }
     }
