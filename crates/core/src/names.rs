@@ -410,6 +410,13 @@ fn parse_rev(s: &str) -> Result<(), Error> {
             "':' revisions (the index, or a search of commit messages) are not supported",
         ));
     }
+    if s.contains("^{/") {
+        // `rev^{/text}` walks the whole history behind `rev` looking for a message, in the
+        // engine, where no deadline can stop it (the same search as `:/text`).
+        return Err(bad(
+            "'^{/text}' (a search of commit messages) is not supported",
+        ));
+    }
     Ok(())
 }
 
@@ -531,13 +538,80 @@ impl ConfigKey {
 }
 
 /// Checks a config value: no NUL or newline, at most 1024 bytes.
-pub fn check_config_value(value: &str) -> Result<(), Error> {
+pub fn check_config_value(key: &ConfigKey, value: &str) -> Result<(), Error> {
     if value.len() > 1024 || value.bytes().any(|b| b == 0 || b == b'\n' || b == b'\r') {
         return Err(Error::invalid(
             "config value must be one line of at most 1024 bytes",
         ));
     }
-    Ok(())
+    // A value git cannot parse breaks every later git command on the repository ("bad
+    // numeric config value"), gc and clone included, so each key's value is checked against
+    // the type git reads it as before it is written.
+    let key_lower = key.as_str().to_ascii_lowercase();
+    let ok = match key_lower.as_str() {
+        "core.compression" | "pack.compression" => value
+            .parse::<i8>()
+            .is_ok_and(|level| (-1..=9).contains(&level)),
+        "gc.auto" | "gc.autopacklimit" | "merge.renamelimit" | "diff.renamelimit" => {
+            value.parse::<i32>().is_ok()
+        }
+        "core.bigfilethreshold" => is_git_size(value),
+        "core.logallrefupdates" => is_git_bool(value) || value.eq_ignore_ascii_case("always"),
+        "diff.renames" => {
+            is_git_bool(value)
+                || value.eq_ignore_ascii_case("copy")
+                || value.eq_ignore_ascii_case("copies")
+        }
+        "gc.reflogexpire" | "gc.pruneexpire" => is_expiry(value),
+        k if k.starts_with("receive.") || k.starts_with("uploadpack.") => is_git_bool(value),
+        _ => true,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(format!(
+            "{value:?} is not a value git accepts for {}",
+            key.as_str()
+        )))
+    }
+}
+
+/// git's boolean spellings (`git config --type=bool`).
+fn is_git_bool(v: &str) -> bool {
+    ["true", "false", "yes", "no", "on", "off", "1", "0"]
+        .iter()
+        .any(|b| v.eq_ignore_ascii_case(b))
+}
+
+/// A byte count as git reads it: digits with an optional `k`, `m` or `g` suffix.
+fn is_git_size(v: &str) -> bool {
+    let digits = v.strip_suffix(['k', 'K', 'm', 'M', 'g', 'G']).unwrap_or(v);
+    !digits.is_empty() && digits.len() <= 12 && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The expiry forms gc documents: `now`, `never`, `all`, a relative `2.weeks.ago` and a date
+/// `2026-01-31`. git's approxidate reads far more, but turns most text it does not know into
+/// an error at gc time.
+fn is_expiry(v: &str) -> bool {
+    let v = v.to_ascii_lowercase();
+    if ["now", "never", "all"].contains(&v.as_str()) {
+        return true;
+    }
+    let parts: Vec<&str> = v.split('.').collect();
+    if let [n, unit, "ago"] = parts.as_slice() {
+        let units = [
+            "second", "seconds", "minute", "minutes", "hour", "hours", "day", "days", "week",
+            "weeks", "month", "months", "year", "years",
+        ];
+        return !n.is_empty()
+            && n.len() <= 6
+            && n.bytes().all(|b| b.is_ascii_digit())
+            && units.contains(unit);
+    }
+    let date: Vec<&str> = v.split('-').collect();
+    matches!(date.as_slice(), [y, m, d]
+        if y.len() == 4 && m.len() == 2 && d.len() == 2
+            && [y, m, d].iter().all(|p| p.bytes().all(|b| b.is_ascii_digit())))
 }
 
 /// Where a clone or mirror may come from.
@@ -867,6 +941,9 @@ mod tests {
         assert!(Rev::new("-h").is_err());
         assert!(Rev::new("--output=/tmp/x").is_err());
         assert!(Rev::new("a..b").is_err());
+        // History searches, which no deadline could stop inside the engine.
+        assert!(Rev::new(":/fix").is_err());
+        assert!(Rev::new("main^{/fix}").is_err());
         assert!(matches!(RevRange::parse("a..b"), Ok(RevRange::TwoDot(..))));
         assert!(matches!(
             RevRange::parse("a...b"),
@@ -874,6 +951,38 @@ mod tests {
         ));
         assert!(matches!(RevRange::parse("main"), Ok(RevRange::Single(..))));
         assert!(RevRange::parse("a..-b").is_err());
+    }
+
+    #[test]
+    fn config_values_are_checked_against_the_type_git_reads() {
+        let key = |k: &str| ConfigKey::new(k).expect(k);
+        for (k, v) in [
+            ("gc.auto", "0"),
+            ("gc.auto", "6700"),
+            ("core.compression", "-1"),
+            ("pack.compression", "9"),
+            ("core.bigFileThreshold", "512m"),
+            ("core.logAllRefUpdates", "always"),
+            ("receive.denyDeletes", "true"),
+            ("diff.renames", "copies"),
+            ("gc.pruneExpire", "2.weeks.ago"),
+            ("gc.reflogExpire", "never"),
+            ("gc.pruneExpire", "2026-01-31"),
+            ("user.name", "Any One"),
+        ] {
+            assert!(check_config_value(&key(k), v).is_ok(), "{k} = {v}");
+        }
+        for (k, v) in [
+            ("gc.auto", "zz"),
+            ("core.compression", "10"),
+            ("core.bigFileThreshold", "lots"),
+            ("receive.denyDeletes", "maybe"),
+            ("gc.pruneExpire", "soon"),
+            ("gc.pruneExpire", "2.fortnights.ago"),
+            ("user.name", "two\nlines"),
+        ] {
+            assert!(check_config_value(&key(k), v).is_err(), "{k} = {v}");
+        }
     }
 
     #[test]

@@ -93,7 +93,7 @@ pub(crate) fn config_get(r: &git2::Repository, key: &ConfigKey) -> Result<Option
 }
 
 pub(crate) fn config_set(r: &git2::Repository, key: &ConfigKey, value: &str) -> Result<()> {
-    gitapi_core::names::check_config_value(value)?;
+    gitapi_core::names::check_config_value(key, value)?;
     let mut cfg = local_config(r)?;
     cfg.set_str(&key.canonical(), value)
         .map_err(map_err("writing config"))?;

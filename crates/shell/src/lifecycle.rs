@@ -142,7 +142,7 @@ pub(crate) fn config_get(repo: &Repo, key: &ConfigKey) -> Result<Option<String>>
 }
 
 pub(crate) fn config_set(repo: &Repo, key: &ConfigKey, value: &str) -> Result<()> {
-    check_config_value(value)?;
+    check_config_value(key, value)?;
     let k = allowed_key(key)?;
     repo.ok(repo.git(Sub::Config).flag("--local").arg(k).arg(value))?;
     sync_fs(repo.path())

@@ -169,7 +169,7 @@ impl RepoService {
         key: &ConfigKey,
         value: &str,
     ) -> Result<()> {
-        names::check_config_value(value)?;
+        names::check_config_value(key, value)?;
         let op = self.write(cx, "config_set", Scope::Admin, repo).await?;
         let out = op.commit(op.e.config_set(repo, key, value)).await;
         op.finish(out)

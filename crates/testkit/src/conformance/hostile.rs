@@ -24,6 +24,7 @@ pub async fn hostile_revs(factory: Factory) {
         "--output=/tmp/x",
         "a b",
         ":/no-commit-says-this",
+        "main^{/no-commit-says-this}",
         ":a.txt",
         ":0:a.txt",
     ] {
@@ -35,7 +36,6 @@ pub async fn hostile_revs(factory: Factory) {
         "main:/etc/passwd",
         "main:./a.txt",
         "main:.git/config",
-        "main^{/no-commit-says-this}",
         "@{-1}",
         "main@{upstream}",
         "main@{100}",
