@@ -24,6 +24,9 @@ pub(crate) fn map_err(what: impl std::fmt::Display) -> impl FnOnce(git2::Error) 
                 {
                     ErrorKind::NotFound
                 }
+                // A tree entry git will not write to a work tree (`.git`, `..`, an NTFS or
+                // HFS+ spelling of them): the content is the problem, not the server.
+                _ if e.message().contains("invalid path") => ErrorKind::FailedPrecondition,
                 _ => ErrorKind::Internal,
             },
         };

@@ -56,13 +56,25 @@ pub(crate) fn create(
         )));
     }
     let dir = gitapi_storage::link(layout, repo, ws, &branch, base.map(oid))?;
-    let wt = git2::Repository::open(&dir).map_err(map_err("opening workspace"))?;
-    if base.is_some() {
-        let mut co = git2::build::CheckoutBuilder::new();
-        co.force();
-        wt.checkout_head(Some(&mut co))
-            .map_err(map_err("checking out workspace"))?;
-    }
+    let checked_out = git2::Repository::open(&dir)
+        .map_err(map_err("opening workspace"))
+        .and_then(|wt| {
+            if base.is_some() {
+                let mut co = git2::build::CheckoutBuilder::new();
+                co.force();
+                wt.checkout_head(Some(&mut co))
+                    .map_err(map_err("checking out workspace"))?;
+            }
+            Ok(wt)
+        });
+    let wt = match checked_out {
+        Ok(wt) => wt,
+        Err(e) => {
+            // A refused checkout (a tree git would not write) leaves no half-made workspace.
+            let _ = gitapi_storage::unlink(layout, repo, ws);
+            return Err(e);
+        }
+    };
     let w = Workspace {
         name: ws.clone(),
         repo: wt,

@@ -66,24 +66,40 @@ pub(crate) fn create(
         )));
     }
     let dir_abs = gitapi_storage::link(&repo.inner.layout, &repo.name, ws, &branch, base)?;
-    let admin_abs = fs::canonicalize(gitapi_storage::admin_dir(
+    let made = fs::canonicalize(gitapi_storage::admin_dir(
         &repo.inner.layout,
         &repo.name,
         ws,
     ))
-    .map_err(io_err("resolving workspace path"))?;
-    let w = Workspace {
-        name: ws.clone(),
-        repo: repo.clone(),
-        branch,
-        files: WorkTree::new(&dir_abs),
-        dir: dir_abs,
-        admin: admin_abs,
-    };
-    if base.is_some() {
-        w.ok(w.git(Sub::Reset).flag("-q").flag("--hard"))?;
+    .map_err(io_err("resolving workspace path"))
+    .and_then(|admin_abs| {
+        let w = Workspace {
+            name: ws.clone(),
+            repo: repo.clone(),
+            branch,
+            files: WorkTree::new(&dir_abs),
+            dir: dir_abs,
+            admin: admin_abs,
+        };
+        if base.is_some() {
+            w.ok(w.git(Sub::Reset).flag("-q").flag("--hard"))
+                .map_err(|e| {
+                    // A tree entry git will not write to a work tree (`.git`, an NTFS or HFS+
+                    // spelling of it): the content is the problem, as libgit2 reports it.
+                    if e.message().contains("invalid path") {
+                        Error::precondition(format!("checking out workspace: {}", e.message()))
+                    } else {
+                        e
+                    }
+                })?;
+        }
+        w.info()
+    });
+    if made.is_err() {
+        // A refused checkout (a tree git would not write) leaves no half-made workspace.
+        let _ = gitapi_storage::unlink(&repo.inner.layout, &repo.name, ws);
     }
-    w.info()
+    made
 }
 
 /// Opens a workspace; `default` is created on first use.
