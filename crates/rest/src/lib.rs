@@ -229,11 +229,17 @@ async fn method_not_allowed(method: Method) -> ApiError {
 pub fn app(svc: RepoService) -> Router {
     let max_body = svc.limits().max_body_bytes;
     let (api, doc) = router().split_for_parts();
+    let mut doc = finish_openapi(doc);
+    if svc.is_open() {
+        // Open mode: every caller may do everything, so the document says a request needs no
+        // credentials (an empty requirement beside the bearer one), and clients generated or
+        // fuzzing from it call without a token.
+        if let Some(security) = doc.security.as_mut() {
+            security.push(SecurityRequirement::default());
+        }
+    }
     // Rendered once: the document is the same for the life of the process.
-    let openapi = finish_openapi(doc)
-        .to_json()
-        .map(bytes::Bytes::from)
-        .unwrap_or_default();
+    let openapi = doc.to_json().map(bytes::Bytes::from).unwrap_or_default();
     let state = AppState {
         svc,
         openapi: Arc::new(openapi),
