@@ -60,14 +60,20 @@ fi
 "$venv/bin/python" -c "import gql, gql.transport.requests"
 echo "setup-tools: gql $GQL_VERSION ready in $venv"
 
-# schemathesis, in its GraphQL mode, fuzzes /graphql (crates/graphql/tests/py/fuzz.py).
+# schemathesis fuzzes /graphql in its GraphQL mode (crates/graphql/tests/py/fuzz.py) and the
+# REST door from /openapi.json (crates/server/tests/py/rest_fuzz.py). hypothesis is pinned too:
+# from about 6.150 its internals no longer match what hypothesis-jsonschema 0.23 (schemathesis's
+# JSON Schema generator) calls, and every generated body fails with an AttributeError.
 SCHEMATHESIS_VERSION="3.39.16"
+HYPOTHESIS_VERSION="6.140.0"
 st_installed="$("$venv/bin/python" -m pip show schemathesis 2>/dev/null \
   | sed -n "s/^Version: //p" || true)"
-if [[ "$st_installed" != "$SCHEMATHESIS_VERSION" ]]; then
-  echo "setup-tools: installing schemathesis $SCHEMATHESIS_VERSION"
+hy_installed="$("$venv/bin/python" -m pip show hypothesis 2>/dev/null \
+  | sed -n "s/^Version: //p" || true)"
+if [[ "$st_installed" != "$SCHEMATHESIS_VERSION" || "$hy_installed" != "$HYPOTHESIS_VERSION" ]]; then
+  echo "setup-tools: installing schemathesis $SCHEMATHESIS_VERSION (hypothesis $HYPOTHESIS_VERSION)"
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-    "schemathesis==$SCHEMATHESIS_VERSION"
+    "schemathesis==$SCHEMATHESIS_VERSION" "hypothesis==$HYPOTHESIS_VERSION"
 fi
 "$venv/bin/python" -c "import schemathesis.graphql"
 echo "setup-tools: schemathesis $SCHEMATHESIS_VERSION ready in $venv"

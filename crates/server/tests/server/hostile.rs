@@ -440,6 +440,14 @@ async fn client_mistakes_are_4xx_with_one_code_on_both_engines_and_change_nothin
             ("GET", "/v1/repos/demo/resolve?rev=:a.txt".into(), None),
             ("GET", "/v1/repos/demo/resolve?rev=:0:a.txt".into(), None),
             ("GET", "/v1/repos/demo/resolve?rev=:/fix".into(), None),
+            ("GET", "/v1/repos/demo/resolve?rev=main%5E%7B%2Ffix%7D".into(), None),
+            // Values git cannot parse would break every later git command on the repository.
+            ("PUT", "/v1/repos/demo/config/gc.auto".into(),
+             Some(json!({"value": "zz"}).to_string())),
+            ("PUT", "/v1/repos/demo/config/core.compression".into(),
+             Some(json!({"value": "10"}).to_string())),
+            ("PUT", "/v1/repos/demo/config/gc.pruneExpire".into(),
+             Some(json!({"value": "whenever"}).to_string())),
             ("GET", format!("/v1/repos/demo/resolve?rev={}", "a".repeat(1024)), None),
             ("GET", format!("/v1/repos/demo/commits/{}", "a".repeat(1024)), None),
             ("GET", "/v1/repos/demo/resolve?rev=main~99999999999".into(), None),
@@ -592,5 +600,62 @@ async fn reads_of_the_unmade_default_workspace_write_nothing_and_match_the_made_
             let now = t.get(uri).await.expect(200).text();
             assert_eq!(&now, was, "{engine:?}: {uri}");
         }
+    }
+}
+
+/// A branch whose tree git will not check out (an entry `.git`, written into the repository
+/// behind the service's back, as an old import could have) makes no workspace: the request is
+/// refused with a 4xx on both engines and no half-made workspace stays behind.
+#[tokio::test]
+async fn a_workspace_on_a_tree_git_will_not_check_out_is_refused_and_leaves_nothing() {
+    for engine in [
+        gitapi_switch::EngineKind::Libgit2,
+        gitapi_switch::EngineKind::Shell,
+    ] {
+        let t = TestApp::on(engine, |_| {});
+        t.seed("demo").await;
+        let bare = t.data().join("repos/demo.git");
+        let git = gitapi_testkit::git::Git::new();
+        let blob = git.run_with(&bare, &["hash-object", "-w", "--stdin"], &[], Some(b"x\n"));
+        let entry = format!("100644 blob {}\t.git\n", blob.trim());
+        let tree = git.run_with(&bare, &["mktree"], &[], Some(entry.as_bytes()));
+        let commit = git.run(&bare, &["commit-tree", "-m", "bad", tree.trim()]);
+        git.run(&bare, &["update-ref", "refs/heads/bad", commit.trim()]);
+
+        let before = snapshot(t.data());
+        let answer = t
+            .call(
+                "POST",
+                "/v1/repos/demo/workspaces",
+                Some(json!({"name": "w", "branch": "refs/heads/bad"})),
+            )
+            .await;
+        assert!(
+            answer.status.is_client_error(),
+            "{engine:?}: {} {}",
+            answer.status,
+            answer.text()
+        );
+        let after = snapshot(t.data());
+        let changed: Vec<_> = before
+            .keys()
+            .chain(after.keys())
+            .filter(|k| before.get(*k) != after.get(*k))
+            // The parents a workspace lives under (`workspaces/demo`, the bare repository's
+            // `worktrees`) may stay, empty: removing them could race another workspace's
+            // creation.
+            .filter(|k| {
+                !after
+                    .get(*k)
+                    .is_some_and(|(mode, _)| mode & 0o170000 == 0o040000)
+            })
+            .collect();
+        assert!(
+            changed.is_empty(),
+            "{engine:?}: the refused workspace left {changed:?}"
+        );
+        t.call("GET", "/v1/repos/demo/workspaces/w", None)
+            .await
+            .expect_error(404, "not_found");
     }
 }

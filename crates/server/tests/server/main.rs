@@ -12,4 +12,5 @@ mod http_limits;
 mod openapi;
 mod protect;
 mod routes;
+mod schemathesis;
 mod switch;
