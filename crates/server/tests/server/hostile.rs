@@ -645,9 +645,9 @@ async fn a_workspace_on_a_tree_git_will_not_check_out_is_refused_and_leaves_noth
             // `worktrees`) may stay, empty: removing them could race another workspace's
             // creation.
             .filter(|k| {
-                !after
+                after
                     .get(*k)
-                    .is_some_and(|(mode, _)| mode & 0o170000 == 0o040000)
+                    .is_none_or(|(mode, _)| mode & 0o170000 != 0o040000)
             })
             .collect();
         assert!(

@@ -13,4 +13,5 @@ mod openapi;
 mod protect;
 mod routes;
 mod schemathesis;
+mod secrets;
 mod switch;
