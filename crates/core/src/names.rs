@@ -345,6 +345,25 @@ fn is_dot_git(component: &str) -> bool {
     })
 }
 
+/// See [`RepoPath::is_gitmodules`]; `name` is one path component (or a `\`-separated run of
+/// them, as NTFS reads it).
+pub fn is_gitmodules_name(name: &str) -> bool {
+    let folded: String = name
+        .chars()
+        .filter(|&c| !is_hfs_ignorable(c))
+        .collect::<String>()
+        .to_lowercase();
+    let last = folded.rsplit('\\').next().unwrap_or(&folded);
+    let stream = last.split(':').next().unwrap_or(last);
+    let trimmed = stream.trim_end_matches(['.', ' ']);
+    let short = |prefix: &str, max: char| {
+        trimmed
+            .strip_prefix(prefix)
+            .is_some_and(|d| d.len() == 1 && ('1'..=max).contains(&(d.as_bytes()[0] as char)))
+    };
+    trimmed == ".gitmodules" || short("gitmod~", '4') || short("gi7eba~", '9')
+}
+
 /// The code points HFS+ ignores when it compares names (git's `is_hfs_dotgit` list).
 fn is_hfs_ignorable(c: char) -> bool {
     matches!(
@@ -368,6 +387,15 @@ impl RepoPath {
     /// The last component.
     pub fn file_name(&self) -> &str {
         self.0.rsplit('/').next().unwrap_or(&self.0)
+    }
+
+    /// Whether the last component is `.gitmodules` as git sees it on any file system: in any
+    /// case, behind HFS+'s ignorable code points, or in an NTFS spelling (trailing dots and
+    /// spaces, a `:stream`, the short names `gitmod~1`..`gitmod~4` and `gi7eba~1`..`gi7eba~9`),
+    /// as git's `is_hfs_dotgitmodules` and `is_ntfs_dotgitmodules` fold them. git fsck checks
+    /// the content of every such file as a `.gitmodules`, so the service must too.
+    pub fn is_gitmodules(&self) -> bool {
+        is_gitmodules_name(self.file_name())
     }
 
     /// The parent directory, `None` at the top.
@@ -951,6 +979,35 @@ mod tests {
         ));
         assert!(matches!(RevRange::parse("main"), Ok(RevRange::Single(..))));
         assert!(RevRange::parse("a..-b").is_err());
+    }
+
+    #[test]
+    fn gitmodules_in_every_spelling_git_folds() {
+        for yes in [
+            ".gitmodules",
+            "dir/.GitModules",
+            ".gitmodules.",
+            ".gitmodules ",
+            ".gitmodules:$DATA",
+            "GITMOD~1",
+            "gitmod~4",
+            "gi7eba~9",
+            ".git\u{200c}modules",
+            "\u{feff}.gitmodules",
+        ] {
+            let p = RepoPath::new(yes).expect(yes);
+            assert!(p.is_gitmodules(), "{yes:?} is .gitmodules");
+        }
+        for no in [
+            "gitmodules",
+            ".gitmodules.txt",
+            "gitmod~5",
+            "gi7eba~0",
+            "x.gitmodules",
+        ] {
+            let p = RepoPath::new(no).expect(no);
+            assert!(!p.is_gitmodules(), "{no:?} is not .gitmodules");
+        }
     }
 
     #[test]

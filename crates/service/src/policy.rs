@@ -67,7 +67,7 @@ pub(crate) fn check_actions(actions: &[FileAction], limits: &Limits) -> Result<(
                     limits.max_blob_bytes,
                 ));
             }
-            if path.file_name().eq_ignore_ascii_case(".gitmodules") {
+            if path.is_gitmodules() {
                 check_gitmodules(path, content, *mode)?;
             }
         }
@@ -81,7 +81,11 @@ pub(crate) fn check_actions(actions: &[FileAction], limits: &Limits) -> Result<(
 /// would use as a path under `.git/modules/` (`gitmodulesName`); no `path` or `url` that
 /// starts with `-` and so reads as an option to the git that clones it (`gitmodulesPath`,
 /// `gitmodulesUrl`).
-fn check_gitmodules(path: &RepoPath, content: &[u8], mode: Option<FileMode>) -> Result<()> {
+pub(crate) fn check_gitmodules(
+    path: &RepoPath,
+    content: &[u8],
+    mode: Option<FileMode>,
+) -> Result<()> {
     let refuse = |why: String| {
         Err(Error::invalid(format!(
             "{:?} is refused, as git fsck refuses it: {why}",
@@ -114,9 +118,100 @@ fn check_gitmodules(path: &RepoPath, content: &[u8], mode: Option<FileMode>) -> 
             {
                 return refuse(format!("submodule {key} {value:?} starts with '-'"));
             }
+            // git's `check_submodule_url`: a URL that decodes to a control character (a
+            // newline in `%0a`) would inject lines into the credential helper's protocol.
+            if key.eq_ignore_ascii_case("url")
+                && percent_decoded(&value).iter().any(|b| b.is_ascii_control())
+            {
+                return refuse(format!("submodule url {value:?} holds a control character"));
+            }
         }
     }
     Ok(())
+}
+
+/// `%XX` escapes decoded; anything else kept as it is.
+fn percent_decoded(s: &str) -> Vec<u8> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        if b[i] == b'%'
+            && let (Some(h), Some(l)) = (
+                b.get(i + 1).copied().and_then(hex),
+                b.get(i + 2).copied().and_then(hex),
+            )
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Whether applying `patch` would write a `.gitmodules` (in any spelling git folds): a file
+/// header, rename or copy target names one. Such a patch is refused, since what it produces
+/// cannot be checked before it reaches the index; `.gitmodules` is written whole instead.
+pub(crate) fn patch_writes_gitmodules(patch: &str) -> bool {
+    patch.lines().any(|line| {
+        let target = if let Some(rest) = line.strip_prefix("diff --git ") {
+            rest
+        } else if let Some(rest) = line
+            .strip_prefix("+++ ")
+            .or_else(|| line.strip_prefix("rename to "))
+            .or_else(|| line.strip_prefix("copy to "))
+        {
+            rest
+        } else {
+            return false;
+        };
+        let target = c_unquoted(target.trim());
+        target
+            .split(['/', ' '])
+            .any(gitapi_core::names::is_gitmodules_name)
+    })
+}
+
+/// A path as git quotes it in patch headers (`"a/\342\200\214x"`), unquoted; unquoted text
+/// is returned as it is.
+fn c_unquoted(s: &str) -> String {
+    if !s.contains('"') {
+        return s.to_owned();
+    }
+    let mut out = Vec::with_capacity(s.len());
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'"' => i += 1,
+            b'\\'
+                if i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) =>
+            {
+                let v = b[i + 1..i + 4]
+                    .iter()
+                    .fold(0u32, |v, c| v * 8 + u32::from(c - b'0'));
+                out.push(v as u8);
+                i += 4;
+            }
+            b'\\' if i + 1 < b.len() => {
+                out.push(match b[i + 1] {
+                    b'n' => b'\n',
+                    b't' => b'\t',
+                    c => c,
+                });
+                i += 2;
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// A git config value or subsection name without its quotes and backslash escapes.
@@ -441,6 +536,7 @@ mod tests {
             "[submodule \"x\"]\n\turl = --upload-pack=touch /tmp/pwned\n",
             "[submodule \"x\"]\n\turl = \"-u\"\n",
             "[submodule \"a\\\\..\\\\b\"]\n",
+            "[submodule \"x\"]\n\turl = https://example.com%0a.evil/x\n",
         ] {
             assert!(check(bad).is_err(), "{bad:?} is accepted");
         }
@@ -449,6 +545,30 @@ mod tests {
                 .is_ok()
         );
         assert!(check_gitmodules(&path, b"", Some(FileMode::Symlink)).is_err());
+    }
+
+    #[test]
+    fn patches_that_write_gitmodules_in_any_spelling_are_found() {
+        let header = |a: &str, b: &str| {
+            format!("diff --git a/{a} b/{b}\n--- a/{a}\n+++ b/{b}\n@@ -1 +1 @@\n-x\n+y\n")
+        };
+        for bad in [
+            header(".gitmodules", ".gitmodules"),
+            header("sub/.GITMODULES", "sub/.GITMODULES"),
+            header("GITMOD~1", "GITMOD~1"),
+            "diff --git a/x b/.gitmodules\nsimilarity index 100%\nrename from x\nrename to \
+             .gitmodules\n"
+                .to_owned(),
+            "diff --git \"a/.gi\\342\\200\\214tmodules\" \"b/.gi\\342\\200\\214tmodules\"\n"
+                .to_owned(),
+        ] {
+            assert!(patch_writes_gitmodules(&bad), "{bad:?} is not found");
+        }
+        assert!(!patch_writes_gitmodules(&header("README.md", "README.md")));
+        assert!(!patch_writes_gitmodules(&header(
+            "gitmodules.md",
+            "gitmodules.md"
+        )));
     }
 
     #[test]

@@ -466,6 +466,16 @@ async fn client_mistakes_are_4xx_with_one_code_on_both_engines_and_change_nothin
                 "[submodule \"m\"]\n\tpath = -m\n\turl = https://example.com/m\n"))),
             ("POST", "/v1/repos/demo/stash".into(),
              Some(json!({"includeUntracked": true, "stasher": {"name": "S", "email": ""}}).to_string())),
+            ("POST", "/v1/repos/demo/commits".into(), Some({
+                use base64::Engine as _;
+                json!({
+                    "branch": "main", "message": "m", "author": author(),
+                    "actions": [{"action": "put", "path": "lib/.gitmodules:$DATA",
+                                 "content": base64::engine::general_purpose::STANDARD
+                                     .encode("[submodule \"../x\"]\n")}],
+                })
+                .to_string()
+            })),
         ];
         let mut seen = Vec::new();
         for (method, uri, body) in cases {
@@ -474,6 +484,75 @@ async fn client_mistakes_are_4xx_with_one_code_on_both_engines_and_change_nothin
                 .uri(uri.as_str())
                 .header("content-type", "application/json")
                 .body(body.map_or_else(Body::empty, Body::from))
+                .expect("request");
+            let a = t.send(req).await;
+            let status = a.status.as_u16();
+            assert!(
+                (400..500).contains(&status),
+                "{engine:?}: {method} {uri} answered {status}: {}",
+                a.text()
+            );
+            let code = a.json()["error"]["code"].as_str().unwrap_or("").to_owned();
+            seen.push((format!("{method} {uri}"), status, code));
+        }
+        // `.gitmodules` reaching a commit through the work tree and the index, in the
+        // spellings git folds into it: written whole (checked), moved onto (refused, its
+        // content unseen) or patched into the index (refused).
+        let files = "/v1/repos/demo/workspaces/default/files";
+        let patch = "diff --git a/.gitmodules b/.gitmodules\nnew file mode 100644\n--- /dev/null\n\
+                     +++ b/.gitmodules\n@@ -0,0 +1 @@\n+[submodule \"../../x\"]\n";
+        let octet = "application/octet-stream";
+        let json_type = "application/json";
+        let more: Vec<(&str, String, &str, String)> = vec![
+            (
+                "PUT",
+                format!("{files}/.gitmodules"),
+                octet,
+                "[submodule \"../../hooks\"]\n\tpath = m\n".into(),
+            ),
+            (
+                "PUT",
+                format!("{files}/sub/GITMOD~1"),
+                octet,
+                "[submodule \"m\"]\n\turl = --upload-pack=touch /tmp/x\n".into(),
+            ),
+            (
+                "PUT",
+                format!("{files}/.GitModules."),
+                octet,
+                "[submodule \"m\"]\n\tpath = -m\n".into(),
+            ),
+            (
+                "PUT",
+                format!("{files}/.gitmodules"),
+                octet,
+                "[submodule \"m\"]\n\turl = https://example.com%0a.evil/m\n".into(),
+            ),
+            (
+                "POST",
+                "/v1/repos/demo/workspaces/default/moves".into(),
+                json_type,
+                json!({"from": "n.txt", "to": ".gitmodules"}).to_string(),
+            ),
+            (
+                "POST",
+                "/v1/repos/demo/stage".into(),
+                json_type,
+                json!({"path": ".gitmodules", "patch": patch}).to_string(),
+            ),
+            (
+                "POST",
+                "/v1/repos/demo/stage".into(),
+                json_type,
+                json!({"patch": patch}).to_string(),
+            ),
+        ];
+        for (method, uri, content_type, body) in more {
+            let req = Request::builder()
+                .method(method)
+                .uri(uri.as_str())
+                .header("content-type", content_type)
+                .body(Body::from(body))
                 .expect("request");
             let a = t.send(req).await;
             let status = a.status.as_u16();

@@ -79,6 +79,11 @@ impl RepoService {
         if content.len() > max {
             return Err(too_large("file content", content.len(), max));
         }
+        // A work-tree file reaches a commit through the index, so `.gitmodules` is checked
+        // here as a commit action's is.
+        if path.is_gitmodules() {
+            crate::policy::check_gitmodules(path, &content, mode)?;
+        }
         let op = self.write(cx, "put_file", Scope::Write, repo).await?;
         let out = op
             .commit(op.e.put_file(repo, ws, path, content, mode))
@@ -108,6 +113,14 @@ impl RepoService {
         from: &RepoPath,
         to: &RepoPath,
     ) -> Result<()> {
+        if to.is_gitmodules() {
+            // The moved content is not seen here, so it could not be checked as `.gitmodules`.
+            return Err(Error::invalid(format!(
+                "a file may not be moved onto {:?}: write .gitmodules whole, where its content \
+                 is checked",
+                to.as_str()
+            )));
+        }
         let op = self.write(cx, "move_file", Scope::Write, repo).await?;
         let out = op.commit(op.e.move_file(repo, ws, from, to)).await;
         op.finish(out)

@@ -158,6 +158,12 @@ impl RepoService {
         if patch.len() > max {
             return Err(too_large("patch", patch.len(), max));
         }
+        if crate::policy::patch_writes_gitmodules(patch) {
+            return Err(Error::invalid(
+                "a patch may not write .gitmodules: what it would produce cannot be checked \
+                 before it reaches the index; write .gitmodules whole and stage it",
+            ));
+        }
         let op = self.write(cx, "stage_patch", Scope::Write, repo).await?;
         let out = op.commit(op.e.stage_patch(repo, ws, patch)).await;
         op.finish(out)
