@@ -546,6 +546,36 @@ async fn client_mistakes_are_4xx_with_one_code_on_both_engines_and_change_nothin
                 json_type,
                 json!({"patch": patch}).to_string(),
             ),
+            // A pathspec where a path belongs must not reach git as one (it rewrote the index).
+            (
+                "POST",
+                "/v1/repos/demo/stage".into(),
+                json_type,
+                json!({"path": ":(glob)*"}).to_string(),
+            ),
+            // A submodule entry whose content is not a commit id writes no object.
+            (
+                "POST",
+                "/v1/repos/demo/commits".into(),
+                json_type,
+                json!({
+                    "branch": "main", "message": "m", "author": author(),
+                    "actions": [{"action": "put", "path": "sub", "mode": "submodule",
+                                 "content": "eA=="}],
+                })
+                .to_string(),
+            ),
+            (
+                "POST",
+                "/v1/repos/demo/commits".into(),
+                json_type,
+                json!({
+                    "branch": "main", "message": "m", "author": author(),
+                    "actions": [{"action": "put", "path": "sub", "mode": "submodule",
+                                 "content": "EjRWeJASNFZ4kBI0VniQEjRWeJA="}],
+                })
+                .to_string(),
+            ),
         ];
         for (method, uri, content_type, body) in more {
             let req = Request::builder()
