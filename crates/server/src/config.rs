@@ -19,6 +19,7 @@
 //! max_blob_bytes = 16777216
 //! deadline_secs = 30
 //! max_actions = 10000          # file actions in one commit (413 above)
+//! max_rebase_steps = 1000      # commits one rebase replays (413 above)
 //! slow_client_secs = 10       # a live stream's client that takes no message this long is dropped
 //!
 //! [events]
@@ -190,6 +191,7 @@ struct LimitsSection {
     push_options: Option<bool>,
     slow_client_secs: Option<u64>,
     max_actions: Option<usize>,
+    max_rebase_steps: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -428,6 +430,7 @@ impl Config {
             ("max_transfers_per_repo", l.max_transfers_per_repo),
             ("events.replay", self.service.event_capacity),
             ("max_actions", l.max_actions),
+            ("max_rebase_steps", l.max_rebase_steps),
             ("http.max_connections", self.http.max_connections),
             (
                 "http.max_connections_per_client",
@@ -474,6 +477,9 @@ fn apply_limits(limits: &mut Limits, s: &LimitsSection) {
     }
     if let Some(v) = s.max_actions {
         limits.max_actions = v;
+    }
+    if let Some(v) = s.max_rebase_steps {
+        limits.max_rebase_steps = v;
     }
     if let Some(v) = s.max_blob_bytes {
         limits.max_blob_bytes = v;

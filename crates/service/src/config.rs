@@ -40,6 +40,9 @@ pub struct Limits {
     /// File actions in one commit (`TooLarge` above): one request may not hold the repository's
     /// write lock for an unbounded list.
     pub max_actions: usize,
+    /// Commits one rebase replays, a plan's steps or `upstream..branch` (`TooLarge` above):
+    /// each is a merge of trees under the repository's write lock.
+    pub max_rebase_steps: usize,
 }
 
 impl Default for Limits {
@@ -58,6 +61,7 @@ impl Default for Limits {
             push_options: false,
             slow_client: Duration::from_secs(10),
             max_actions: 10_000,
+            max_rebase_steps: 1_000,
         }
     }
 }

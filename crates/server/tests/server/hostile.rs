@@ -768,3 +768,63 @@ async fn a_workspace_on_a_tree_git_will_not_check_out_is_refused_and_leaves_noth
             .expect_error(404, "not_found");
     }
 }
+
+/// A rebase that would replay more commits than `[limits] max_rebase_steps` (counted from
+/// `upstream..branch`, or a plan's steps) is 413 and changes nothing, on both engines; one
+/// within the limit goes through.
+#[tokio::test]
+async fn a_rebase_over_max_rebase_steps_is_too_large_and_changes_nothing() {
+    for engine in [
+        gitapi_switch::EngineKind::Libgit2,
+        gitapi_switch::EngineKind::Shell,
+    ] {
+        let t = TestApp::on(engine, |c| c.limits.max_rebase_steps = 2);
+        let (c1, c2) = t.seed("demo").await;
+        // `side` forks at c1 and gains three commits: three steps onto main.
+        t.call(
+            "POST",
+            "/v1/repos/demo/refs",
+            Some(json!({"name": "refs/heads/side", "target": c1})),
+        )
+        .await
+        .expect(201);
+        let mut tip = c1.clone();
+        for i in 0..3 {
+            tip = t
+                .commit(
+                    "demo",
+                    "side",
+                    Some(&tip),
+                    &[(&format!("s{i}.txt"), "s\n")],
+                    "side",
+                )
+                .await;
+        }
+        let before = snapshot(t.data());
+        t.call(
+            "POST",
+            "/v1/repos/demo/rebase",
+            Some(json!({"branch": "side", "onto": c2, "upstream": c1})),
+        )
+        .await
+        .expect_error(413, "too_large");
+        assert!(
+            before == snapshot(t.data()),
+            "{engine:?}: the refused rebase wrote"
+        );
+        // Two of the three (upstream at the first side commit) are within the limit.
+        let log = t
+            .get("/v1/repos/demo/commits?range=side&limit=3")
+            .await
+            .expect(200)
+            .json();
+        let first_side = log["items"][2]["oid"].as_str().expect("oid").to_owned();
+        t.call(
+            "POST",
+            "/v1/repos/demo/rebase",
+            Some(json!({"branch": "side", "onto": c2, "upstream": first_side})),
+        )
+        .await
+        .expect(200);
+    }
+}

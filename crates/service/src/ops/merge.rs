@@ -61,6 +61,22 @@ impl RepoService {
             return op.finish(Err(denied(&req.branch, "signed commits are required")));
         }
         let branch = req.branch.clone();
+        let max = self.limits().max_rebase_steps;
+        let steps = match &req.plan {
+            Some(plan) => plan.len(),
+            None => {
+                let upstream = req.upstream.as_ref().unwrap_or(&req.onto);
+                op.run(op.e.ahead_behind(repo, &Rev::from(&branch), upstream))
+                    .await?
+                    .ahead
+            }
+        };
+        if steps > max {
+            return op.finish(Err(Error::new(
+                ErrorKind::TooLarge,
+                format!("a rebase of {steps} commits is over the limit of {max}"),
+            )));
+        }
         let old = op.current(repo, &branch).await?;
         let out = op.commit(op.e.rebase(repo, req)).await?;
         op.moved(&branch, old, Some(out.tip));
