@@ -9,6 +9,7 @@ mod auth;
 mod binary;
 mod hostile;
 mod http_limits;
+mod memory;
 mod openapi;
 mod protect;
 mod routes;

@@ -1,0 +1,161 @@
+//! Memory comes back after large requests: the real binary commits two 15 MB versions of a
+//! text file, answers their 40 MB diff, the blob and its blame, and then, idle, returns its
+//! resident memory to within 20 MB of where it stood after a warm-up of small requests.
+//! The figures are printed (docs/benchmarks.md, "Memory after a large request").
+
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::json;
+
+const ZERO: &str = "0000000000000000000000000000000000000000";
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .expect("VmRSS")
+}
+
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// About 15 MB of numbered lines; `variant` changes every seventh line.
+fn big_text(variant: bool) -> String {
+    let mut out = String::with_capacity(15 << 20);
+    let mut i = 0u64;
+    while out.len() < 15 << 20 {
+        let pad = "x".repeat((i * 7919 % 50) as usize + 10);
+        let mark = if variant && i % 7 == 0 { "y" } else { "" };
+        out.push_str(&format!("line {i} {pad}{mark}\n"));
+        i += 1;
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_returns_after_a_large_diff_blob_and_blame() {
+    use base64::Engine as _;
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gitapi"));
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(data.path().join("data"))
+        .env_remove("GITAPI_LISTEN")
+        .env_remove("GITAPI_DATA_DIR")
+        .env("RUST_LOG", "error");
+    let (child, base) = crate::announce::spawn_announced(cmd);
+    let pid = child.id();
+    let _server = Server(child);
+    let http = crate::common::http_client().build().expect("client");
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let author = json!({"name": "A", "email": "a@example.com"});
+
+    // Warm-up: the pools and caches every server has once it has served a little.
+    let res = http
+        .post(format!("{base}/v1/repos"))
+        .json(&json!({"name": "demo"}))
+        .send()
+        .await
+        .expect("create");
+    assert_eq!(res.status(), 201);
+    let mut tip = ZERO.to_owned();
+    for (i, text) in ["a\n", "a\nb\n"].into_iter().enumerate() {
+        let res = http
+            .post(format!("{base}/v1/repos/demo/commits"))
+            .json(&json!({"branch": "main", "expectedTip": tip, "message": format!("small {i}"),
+                          "author": author,
+                          "actions": [{"action": "put", "path": "small.txt", "content": b64(text)}]}))
+            .send()
+            .await
+            .expect("commit");
+        assert_eq!(res.status(), 201);
+        tip = res.json::<serde_json::Value>().await.expect("json")["oid"]
+            .as_str()
+            .expect("oid")
+            .to_owned();
+    }
+    for path in [
+        "diff?from=main~1&to=main",
+        "blob?rev=main&path=small.txt",
+        "blame?rev=main&path=small.txt",
+    ] {
+        let res = http
+            .get(format!("{base}/v1/repos/demo/{path}"))
+            .send()
+            .await
+            .expect("read");
+        assert_eq!(res.status(), 200, "{path}");
+        res.bytes().await.expect("body");
+    }
+    let idle = rss_kib(pid);
+
+    // The large requests.
+    let mut peak = idle;
+    for variant in [false, true] {
+        let res = http
+            .post(format!("{base}/v1/repos/demo/commits"))
+            .json(
+                &json!({"branch": "main", "expectedTip": tip, "message": "big",
+                          "author": author,
+                          "actions": [{"action": "put", "path": "big.txt",
+                                       "content": b64(&big_text(variant))}]}),
+            )
+            .send()
+            .await
+            .expect("commit");
+        assert_eq!(res.status(), 201);
+        tip = res.json::<serde_json::Value>().await.expect("json")["oid"]
+            .as_str()
+            .expect("oid")
+            .to_owned();
+        peak = peak.max(rss_kib(pid));
+    }
+    let mut answered = 0usize;
+    for path in [
+        "diff?from=main~1&to=main",
+        "blob?rev=main&path=big.txt",
+        "blame?rev=main&path=big.txt",
+    ] {
+        let res = http
+            .get(format!("{base}/v1/repos/demo/{path}"))
+            .send()
+            .await
+            .expect("read");
+        assert_eq!(res.status(), 200, "{path}");
+        answered += res.bytes().await.expect("body").len();
+        peak = peak.max(rss_kib(pid));
+    }
+    assert!(
+        answered > 50 << 20,
+        "the answers were large: {answered} bytes"
+    );
+
+    // Idle again: the allocator's background purge gives the pages back within seconds.
+    let mut after = rss_kib(pid);
+    for _ in 0..60 {
+        if after <= idle + 20 * 1024 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        after = rss_kib(pid);
+    }
+    eprintln!(
+        "memory: idle {} MiB, peak {} MiB, after {} MiB ({answered} bytes answered)",
+        idle / 1024,
+        peak / 1024,
+        after / 1024
+    );
+    assert!(
+        after <= idle + 20 * 1024,
+        "resident memory stayed at {after} KiB after the large requests (idle {idle} KiB)"
+    );
+}
