@@ -119,7 +119,7 @@ impl Swept {
 
 /// Removes what dead processes left in the data directory: every `*.lock` file of every
 /// repository (refs, `packed-refs`, `HEAD`, `config`, each workspace's `index` and `HEAD`),
-/// push quarantines and git's temporary packs and objects, everything in the scratch space
+/// `gc.pid`, push quarantines and git's temporary packs and objects, everything in the scratch space
 /// (half-made clones, repositories being deleted), temporary files of the service's state, and
 /// (with `work_trees`, after an unclean shutdown) gitapi's temporary files in work trees and
 /// git's temporary loose objects.
@@ -156,7 +156,10 @@ fn sweep_repo(repo: &Path, deep: bool, swept: &mut Swept) {
         }
         if is_dir {
             walk(&path, swept, &is_leftover);
-        } else if is_leftover(&name) {
+        } else if is_leftover(&name) || name == "gc.pid" {
+            // `gc.pid` names the gc that wrote it; git refuses every later gc while a process
+            // of that pid lives, and a killed gc's pid can stay alive as a zombie or be
+            // reused, so a dead server's gc.pid blocked gc for good.
             swept.remove(path, false);
         }
     }
@@ -175,11 +178,15 @@ fn sweep_repo(repo: &Path, deep: bool, swept: &mut Swept) {
     }
     for (path, is_dir) in entries(&objects.join("pack")) {
         let name = file_name(&path);
-        // `tmp_pack_*`/`tmp_idx_*` from index-pack and pack-objects, `.tmp-*` from repack.
-        if name.starts_with("tmp_") || name.starts_with(".tmp-") {
+        // `tmp_pack_*`/`tmp_idx_*` from index-pack and pack-objects, `.tmp-*` from repack,
+        // `multi-pack-index.lock`.
+        if name.starts_with("tmp_") || name.starts_with(".tmp-") || name.ends_with(".lock") {
             swept.remove(path, is_dir);
         }
     }
+    // gc's `commit-graph.lock` (and the split graph's under `commit-graphs/`): a stale one
+    // fails every later gc. No object or pack file ends in `.lock`.
+    walk(&objects.join("info"), swept, &|n| n.ends_with(".lock"));
 }
 
 /// A lock file (no ref, index or config name may end in `.lock`) or gitapi's own temporary.
@@ -253,6 +260,8 @@ mod tests {
             repo.join("refs/heads/main"),
             repo.join("objects/ab/cdef"),
             repo.join("objects/pack/pack-1.pack"),
+            repo.join("objects/info/commit-graph"),
+            repo.join("objects/info/packs"),
             repo.join("worktrees/ws/index"),
             root.path().join("state/protections/r.json"),
             root.path().join("workspaces/r/ws/notes.lock.txt"),
@@ -262,6 +271,10 @@ mod tests {
             repo.join("refs/heads/main.lock"),
             repo.join("refs/heads/a/b.lock"),
             repo.join("packed-refs.lock"),
+            repo.join("gc.pid"),
+            repo.join("objects/info/commit-graph.lock"),
+            repo.join("objects/info/commit-graphs/commit-graph-chain.lock"),
+            repo.join("objects/pack/multi-pack-index.lock"),
             repo.join("HEAD.lock"),
             repo.join("config.lock"),
             repo.join("refs/stash.lock"),

@@ -1,12 +1,12 @@
 //! The crash suite: the real `gitapi` binary is killed with SIGKILL while clients commit,
-//! create refs, write and stage workspace files, stash and clone, over and over, on each
-//! engine. After every restart:
+//! create refs, write and stage workspace files, stash, clone, gc and sync a mirror, over and
+//! over, on each engine. After every restart:
 //!
 //! - every write that was answered with success is there (commits on `main`, branches at
-//!   their targets, stashes, cloned repositories);
+//!   their targets, stashes, cloned repositories; the mirror at its source's refs);
 //! - `git fsck --strict` is clean in every repository;
-//! - nothing is left blocked: a commit, a ref, a workspace write, a stage and a stash all
-//!   succeed at once;
+//! - nothing is left blocked: a commit, a ref, a workspace write, a stage, a stash, a gc and
+//!   a mirror sync all succeed at once;
 //! - no lock file, quarantine or scratch directory of the dead process survived.
 //!
 //! Odd cycles kill the server's git processes with it (a machine going down); even cycles kill
@@ -106,6 +106,10 @@ struct Acked {
     branches: Vec<(String, String)>,
     clones: Vec<String>,
     stashes: usize,
+    gcs: usize,
+    syncs: usize,
+    /// The source's refs, which the mirror `m` holds after any sync (the source never moves).
+    mirror_refs: String,
 }
 
 #[derive(Default)]
@@ -246,6 +250,38 @@ async fn cloner(c: reqwest::Client, base: String, acked: Arc<Mutex<Acked>>, n: u
     }
 }
 
+/// Syncs the mirror `m` over and over and packs `r` every fourth turn: the maintenance writes,
+/// which rewrite packs, the commit-graph, `packed-refs` and (a sync) every ref at once. gc
+/// holds `r`'s write lock throughout, so it runs rarely enough to leave the other writers
+/// their turns.
+async fn maintainer(c: reqwest::Client, base: String, acked: Arc<Mutex<Acked>>) {
+    for i in 0.. {
+        let gc = i % 4 == 3;
+        let url = if gc {
+            format!("{base}/v1/repos/r/gc")
+        } else {
+            format!("{base}/v1/repos/m/sync")
+        };
+        match c.post(url).send().await {
+            Ok(r) if r.status() == 200 => {
+                let mut a = acked.lock().expect("not poisoned");
+                if gc {
+                    a.gcs += 1;
+                } else {
+                    a.syncs += 1;
+                }
+            }
+            _ => return,
+        }
+    }
+}
+
+/// Every ref of the repository at `dir`, as `for-each-ref` prints them.
+fn refs_of(dir: &Path) -> String {
+    let out = git_in(dir, &["for-each-ref", "--format=%(refname) %(objectname)"]);
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// Lock files, quarantines and scratch entries under `data` (what a dead process leaves).
 fn leftovers(data: &Path) -> Vec<PathBuf> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -349,7 +385,7 @@ async fn verify(
             .flatten()
             .filter(|e| {
                 let name = e.file_name().to_string_lossy().into_owned();
-                name == "r.git" || checked.insert(name)
+                name == "r.git" || name == "m.git" || checked.insert(name)
             })
             .collect()
     };
@@ -362,7 +398,25 @@ async fn verify(
             String::from_utf8_lossy(&out.stderr)
         );
     }
+    assert_eq!(
+        refs_of(&repos.join("m.git")),
+        acked.mirror_refs,
+        "cycle {cycle}: the mirror's refs"
+    );
     // Nothing is blocked: each kind of write succeeds at once.
+    for url in ["r/gc", "m/sync"] {
+        let res = c
+            .post(format!("{base}/v1/repos/{url}"))
+            .send()
+            .await
+            .expect("maintenance");
+        assert_eq!(
+            res.status(),
+            200,
+            "cycle {cycle}: {url}: {}",
+            res.text().await.unwrap_or_default()
+        );
+    }
     let main = tip(c, base).await;
     let res = c
         .post(format!("{base}/v1/repos/r/commits"))
@@ -475,10 +529,23 @@ async fn crash_run(engine: &str) {
         "{}",
         res.text().await.unwrap_or_default()
     );
+    let res = c
+        .post(format!("{base}/v1/repos"))
+        .json(&json!({"name": "m", "source": {"url": src_url, "mirror": true}}))
+        .send()
+        .await
+        .expect("mirror");
+    assert_eq!(
+        res.status(),
+        201,
+        "{}",
+        res.text().await.unwrap_or_default()
+    );
     stop_with_children(server);
 
     let acked = Arc::new(Mutex::new(Acked {
         commits: vec![root],
+        mirror_refs: refs_of(&src.path().join(".git")),
         ..Acked::default()
     }));
     let checked = Mutex::new(HashSet::new());
@@ -512,6 +579,11 @@ async fn crash_run(engine: &str) {
             base.clone(),
             acked.clone(),
             cycle,
+        )));
+        tasks.push(tokio::spawn(maintainer(
+            c.clone(),
+            base.clone(),
+            acked.clone(),
         )));
         tasks.push(tokio::spawn(cloner(
             c.clone(),
@@ -550,14 +622,17 @@ async fn crash_run(engine: &str) {
         verify(&c, &server.base, data.path(), &a, &checked, cycles()).await;
         println!(
             "crash suite [{engine}]: {} cycles in {:.1} s; acknowledged and found after restart: \
-             {} commits, {} branches, {} stashes, {} clones; leftovers of the dead process \
-             removed at restart: {}; git processes left running by a killed server: {}",
+             {} commits, {} branches, {} stashes, {} clones, {} gcs, {} mirror syncs; leftovers \
+             of the dead process removed at restart: {}; git processes left running by a \
+             killed server: {}",
             figures.cycles,
             started.elapsed().as_secs_f64(),
             a.commits.len(),
             a.branches.len(),
             a.stashes,
             a.clones.len(),
+            a.gcs,
+            a.syncs,
             figures.leftovers_after_kill,
             figures.children_left_running,
         );

@@ -828,3 +828,25 @@ async fn a_rebase_over_max_rebase_steps_is_too_large_and_changes_nothing() {
         .expect(200);
     }
 }
+
+/// A gc while another gc of the repository runs outside gitapi (git's `gc.pid` names a live
+/// process on this host) is 409 on both engines, not a server fault.
+#[tokio::test]
+async fn a_gc_while_another_runs_is_a_conflict() {
+    for engine in [
+        gitapi_switch::EngineKind::Libgit2,
+        gitapi_switch::EngineKind::Shell,
+    ] {
+        let t = TestApp::on(engine, |_| {});
+        t.seed("demo").await;
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").expect("hostname");
+        std::fs::write(
+            t.data().join("repos/demo.git/gc.pid"),
+            format!("{} {}", std::process::id(), host.trim()),
+        )
+        .expect("gc.pid");
+        t.call("POST", "/v1/repos/demo/gc", None)
+            .await
+            .expect_error(409, "conflict");
+    }
+}
