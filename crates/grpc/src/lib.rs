@@ -32,7 +32,9 @@ use axum::extract::Request;
 use axum::response::Response;
 use futures::future::BoxFuture;
 use tonic_health::ServingStatus;
-use tonic_health::server::HealthReporter;
+use tonic_health::pb::health_server::{Health, HealthServer};
+use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse};
+use tonic_health::server::{HealthReporter, HealthService};
 use tower::{Service, ServiceExt as _};
 
 use gitapi_service::RepoService;
@@ -188,13 +190,17 @@ impl GrpcDoor {
     /// The services over `svc`, with reflection (v1 and v1alpha) and health, every service
     /// (and the server as a whole, `""`) reported `SERVING`.
     pub async fn new(svc: RepoService) -> Self {
-        let (health, health_service) = tonic_health::server::health_reporter();
+        let health = HealthReporter::new();
         for name in SERVICES.iter().copied().chain([""]) {
             health
                 .set_service_status(name, ServingStatus::Serving)
                 .await;
         }
         let (draining_tx, draining_rx) = tokio::sync::watch::channel(false);
+        let health_service = HealthServer::new(DrainingHealth {
+            inner: HealthService::from_health_reporter(health.clone()),
+            draining: draining_rx.clone(),
+        });
         let mut routes = services::routes(svc, draining_rx).add_service(health_service);
         // The descriptor set is built from our own protos at compile time: it always decodes.
         // Should it not, the door still serves every RPC, only without reflection.
@@ -236,12 +242,53 @@ impl GrpcDoor {
     /// server starts to drain, so health-checking clients and load balancers move away before
     /// connections close, and endless streams do not hold the shutdown up.
     pub async fn drain(&self) {
-        self.draining_tx.send_replace(true);
         for name in SERVICES.iter().copied().chain([""]) {
             self.health
                 .set_service_status(name, ServingStatus::NotServing)
                 .await;
         }
+        self.draining_tx.send_replace(true);
+    }
+}
+
+/// The standard health service, whose `Watch` streams end when the server drains (after a
+/// last `NOT_SERVING`): tonic-health's own stream lasts until the client hangs up, and one open
+/// stream held the graceful shutdown for as long as a load balancer kept watching.
+struct DrainingHealth {
+    inner: HealthService,
+    draining: tokio::sync::watch::Receiver<bool>,
+}
+
+#[tonic::async_trait]
+impl Health for DrainingHealth {
+    async fn check(
+        &self,
+        request: tonic::Request<HealthCheckRequest>,
+    ) -> Result<tonic::Response<HealthCheckResponse>, tonic::Status> {
+        self.inner.check(request).await
+    }
+
+    type WatchStream =
+        futures::stream::BoxStream<'static, Result<HealthCheckResponse, tonic::Status>>;
+
+    async fn watch(
+        &self,
+        request: tonic::Request<HealthCheckRequest>,
+    ) -> Result<tonic::Response<Self::WatchStream>, tonic::Status> {
+        use futures::StreamExt as _;
+        let statuses = self.inner.watch(request).await?.into_inner();
+        let mut draining = self.draining.clone();
+        let drained = async move {
+            // An error means the door is gone, which ends the stream as well.
+            let _ = draining.wait_for(|d| *d).await;
+        };
+        let last = HealthCheckResponse {
+            status: tonic_health::pb::health_check_response::ServingStatus::NotServing.into(),
+        };
+        let stream = statuses
+            .take_until(drained)
+            .chain(futures::stream::once(async move { Ok(last) }));
+        Ok(tonic::Response::new(stream.boxed()))
     }
 }
 

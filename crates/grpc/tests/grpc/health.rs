@@ -1,5 +1,5 @@
 //! The standard health service: every service `SERVING`, then `NOT_SERVING` as soon as the
-//! server starts to drain.
+//! server starts to drain, after which a `Watch` ends so it cannot hold the shutdown up.
 
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -38,7 +38,19 @@ async fn health_serves_each_service_and_turns_not_serving_on_drain() {
         .expect("a status")
         .expect("one");
     assert_eq!(next.status(), ServingStatus::NotServing);
+    // The watch then ends, and the server stops while this client still holds its connection
+    // and never hung up (a load balancer's watch must not hold the shutdown).
+    let end = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        loop {
+            match watch.message().await {
+                Ok(Some(m)) => assert_eq!(m.status(), ServingStatus::NotServing),
+                Ok(None) | Err(_) => break,
+            }
+        }
+    })
+    .await;
+    assert!(end.is_ok(), "the watch ended on drain");
+    server.stop().await;
     drop(watch);
     drop(health);
-    server.stop().await;
 }
