@@ -144,6 +144,8 @@ struct FileConfig {
     #[serde(default)]
     http: HttpSection,
     #[serde(default)]
+    tls: TlsSection,
+    #[serde(default)]
     tokens: Vec<TokenSection>,
 }
 
@@ -154,6 +156,13 @@ struct HttpSection {
     body_timeout_secs: Option<u64>,
     max_connections: Option<usize>,
     max_connections_per_client: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TlsSection {
+    cert_file: Option<PathBuf>,
+    key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -251,6 +260,8 @@ pub struct Config {
     pub service: ServiceConfig,
     /// Connection limits and timeouts of the listener.
     pub http: crate::HttpLimits,
+    /// TLS on the listener (`[tls]`), for every door; plain HTTP when `None`.
+    pub tls: Option<crate::TlsFiles>,
 }
 
 impl Config {
@@ -263,6 +274,7 @@ impl Config {
             max_blocking: 64,
             service: ServiceConfig::new("./gitapi-data"),
             http: crate::HttpLimits::default(),
+            tls: None,
         }
     }
 
@@ -323,6 +335,22 @@ impl Config {
         }
         if let Some(s) = file.events.heartbeat_secs {
             c.service.event_heartbeat = Duration::from_secs(s);
+        }
+        match (&file.tls.cert_file, &file.tls.key_file) {
+            (Some(cert_file), Some(key_file)) => {
+                c.tls = Some(crate::TlsFiles {
+                    cert_file: cert_file.clone(),
+                    key_file: key_file.clone(),
+                });
+            }
+            (None, None) => {}
+            (Some(_), None) | (None, Some(_)) => {
+                return Err(invalid(
+                    "tls",
+                    "",
+                    "cert_file and key_file are given together or not at all",
+                ));
+            }
         }
         if let Some(s) = file.http.header_read_timeout_secs {
             c.http.header_read_timeout = Duration::from_secs(s);
@@ -621,6 +649,19 @@ mod tests {
             Config::load(Some("version = 1\nunknown = 1"), &none, &f),
             Err(ConfigError::Parse { line: 2, .. })
         ));
+        // TLS needs both files.
+        assert!(matches!(
+            Config::load(Some("version = 1\n[tls]\ncert_file = \"c.pem\""), &none, &f),
+            Err(ConfigError::Invalid { .. })
+        ));
+        let both = "version = 1\n[tls]\ncert_file = \"c.pem\"\nkey_file = \"k.pem\"";
+        assert_eq!(
+            Config::load(Some(both), &none, &f).ok().and_then(|c| c.tls),
+            Some(crate::TlsFiles {
+                cert_file: "c.pem".into(),
+                key_file: "k.pem".into()
+            })
+        );
         // A token on a line that does not parse is never repeated in the error.
         for bad in [
             "version = 1\n[[tokens]]\nname = \"a\"\ntoken = \"s3cr3t-s3cr3t-s3cr3t-s3cr3t\nscopes = [\"read\"]",

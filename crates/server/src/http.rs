@@ -10,6 +10,9 @@
 //! nothing for [`HttpLimits::body_timeout`], and refuses connections over
 //! [`HttpLimits::max_connections`] in all or [`HttpLimits::max_connections_per_client`] from
 //! one address (closed at once: the client sees a reset, never a half-served request).
+//!
+//! With a [`TlsAcceptor`] ([`tls_acceptor`], from `[tls]`), every connection is TLS (ALPN
+//! offers `h2` and `http/1.1`); the handshake must finish within the header-read timeout.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -22,7 +25,9 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
 use parking_lot::Mutex;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
+pub use tokio_rustls::TlsAcceptor;
 
 /// Limits on connections and on how slowly a client may send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,6 +101,45 @@ impl Drop for Slot {
     }
 }
 
+/// The PEM certificate chain and private key a TLS listener serves with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// The certificate chain, leaf first.
+    pub cert_file: std::path::PathBuf,
+    /// The private key (PKCS#8, PKCS#1 or SEC1).
+    pub key_file: std::path::PathBuf,
+}
+
+/// A TLS acceptor for `files`, offering HTTP/2 and HTTP/1.1 by ALPN (gRPC clients need `h2`).
+/// Errors name the file that could not be read or used.
+pub fn tls_acceptor(files: &TlsFiles) -> std::io::Result<TlsAcceptor> {
+    use rustls::pki_types::pem::PemObject as _;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let bad = |path: &std::path::Path, why: String| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("{}: {why}", path.display()),
+        )
+    };
+    let certs = CertificateDer::pem_file_iter(&files.cert_file)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| bad(&files.cert_file, e.to_string()))?;
+    if certs.is_empty() {
+        return Err(bad(&files.cert_file, "no certificate in it".to_owned()));
+    }
+    let key = PrivateKeyDer::from_pem_file(&files.key_file)
+        .map_err(|e| bad(&files.key_file, e.to_string()))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| bad(&files.cert_file, e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| bad(&files.key_file, e.to_string()))?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
 /// Serves `app` on `listener` under `limits` until `shutdown` completes; then stops accepting,
 /// closes idle connections and waits for in-flight requests (and open streams, which the
 /// service ends at shutdown) to finish.
@@ -104,6 +148,17 @@ pub async fn serve_with(
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
     limits: HttpLimits,
+) -> std::io::Result<()> {
+    serve_tls_with(listener, app, shutdown, limits, None).await
+}
+
+/// [`serve_with`], with every connection TLS when `tls` is given.
+pub async fn serve_tls_with(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    limits: HttpLimits,
+    tls: Option<TlsAcceptor>,
 ) -> std::io::Result<()> {
     let app = app.layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
         limits.body_timeout,
@@ -159,6 +214,7 @@ pub async fn serve_with(
         let builder = builder.clone();
         let watcher = graceful.watcher();
         let first_byte = limits.header_read_timeout;
+        let tls = tls.clone();
         tokio::spawn(async move {
             // The HTTP/1-or-2 sniffing reads before hyper's header timer runs: a connection
             // that never sends a byte would be held forever. It must send one in time.
@@ -167,15 +223,38 @@ pub async fn serve_with(
                 Ok(Ok(n)) if n > 0 => {}
                 _ => return,
             }
-            let conn = builder
-                .serve_connection_with_upgrades(TokioIo::new(tcp), service)
-                .into_owned();
-            // A client that hangs up or times out ends its connection: not the server's error.
-            let _ = watcher.watch(conn).await;
+            match tls {
+                // The handshake is bounded like a request head: a client that stalls in it
+                // is closed.
+                Some(acceptor) => {
+                    match tokio::time::timeout(first_byte, acceptor.accept(tcp)).await {
+                        Ok(Ok(stream)) => serve_connection(builder, stream, service, watcher).await,
+                        Ok(Err(error)) => tracing::debug!(%error, "TLS handshake failed"),
+                        Err(_) => tracing::debug!("TLS handshake timed out"),
+                    }
+                }
+                None => serve_connection(builder, tcp, service, watcher).await,
+            }
             drop(slot);
         });
     }
     drop(listener);
     graceful.shutdown().await;
     Ok(())
+}
+
+/// One connection, plain or TLS, until it ends or the drain closes it.
+async fn serve_connection<I>(
+    builder: auto::Builder<TokioExecutor>,
+    io: I,
+    service: TowerToHyperService<Router>,
+    watcher: hyper_util::server::graceful::Watcher,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let conn = builder
+        .serve_connection_with_upgrades(TokioIo::new(io), service)
+        .into_owned();
+    // A client that hangs up or times out ends its connection: not the server's error.
+    let _ = watcher.watch(conn).await;
 }

@@ -35,7 +35,7 @@ mod http;
 
 pub use config::{Config, ConfigError, EngineKind, Flags};
 pub use gitapi_rest::{ApiError, AppState, openapi};
-pub use http::{HttpLimits, serve_with};
+pub use http::{HttpLimits, TlsAcceptor, TlsFiles, serve_tls_with, serve_with, tls_acceptor};
 
 /// Every door over one service: REST (`/v1`, `/openapi.json`, `/healthz`, `/readyz`), GraphQL
 /// (`/graphql`, `/graphql/subscribe`, and the playground page at `/graphql/playground`) and
@@ -51,6 +51,13 @@ pub fn app(svc: RepoService) -> Router {
 /// Why the server stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
+    /// The `[tls]` certificate or key could not be read or used.
+    #[error("loading the TLS certificate and key failed")]
+    Tls {
+        /// Why (the file is named in it).
+        #[source]
+        source: std::io::Error,
+    },
     /// The data directory could not be created.
     #[error("creating the data directory {path:?} failed")]
     DataDir {
@@ -268,6 +275,13 @@ pub async fn run_in(
     source: Option<ConfigSource>,
 ) -> Result<(), ServeError> {
     let data = &config.service.data_dir;
+    // A certificate that cannot be used stops the start, before anything is served.
+    let tls = config
+        .tls
+        .as_ref()
+        .map(tls_acceptor)
+        .transpose()
+        .map_err(|source| ServeError::Tls { source })?;
     let svc = build_service(&config);
     if svc.is_open() {
         tracing::warn!(
@@ -279,6 +293,7 @@ pub async fn run_in(
         engine = config.engine.as_str(),
         data_dir = %data.display(),
         addr = %listener.local_addr()?,
+        tls = tls.is_some(),
         "serving"
     );
     if let Some(source) = source {
@@ -294,7 +309,7 @@ pub async fn run_in(
         // Health answers NOT_SERVING while in-flight requests drain.
         grpc.drain().await;
     };
-    let served = serve_with(listener, router, shutdown, config.http)
+    let served = serve_tls_with(listener, router, shutdown, config.http, tls)
         .await
         .map_err(ServeError::from);
     // Only a stop that let in-flight requests finish is clean.

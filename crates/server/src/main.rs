@@ -125,7 +125,12 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("listening on {}", config.listen))?;
             let addr = listener.local_addr()?;
-            eprintln!("gitapi listening on http://{addr}");
+            let scheme = if config.tls.is_some() {
+                "https"
+            } else {
+                "http"
+            };
+            eprintln!("gitapi listening on {scheme}://{addr}");
             gitapi_server::run_in(
                 dir,
                 config,

@@ -16,3 +16,4 @@ mod routes;
 mod schemathesis;
 mod secrets;
 mod switch;
+mod tls;
