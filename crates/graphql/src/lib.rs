@@ -179,6 +179,11 @@ pub const OPERATIONS: &[(&str, &[&str])] = &[
 /// coverage test can tell a decision from an omission.
 pub const NOT_IN_GRAPHQL: &[(&str, &str)] = &[
     (
+        "list_tree_all",
+        "a whole listing for a door that streams it in chunks (gRPC StreamTree); GraphQL pages \
+         trees through list_tree (Repository.tree)",
+    ),
+    (
         "advertise_refs",
         "a Git transfer: served by Smart HTTP and gRPC TransferService, not a GraphQL read",
     ),

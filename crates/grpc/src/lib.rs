@@ -105,10 +105,8 @@ pub const OPERATIONS: &[(&str, &[&str])] = &[
     ("amend", &["CommitService/Amend"]),
     ("reset", &["CommitService/Reset"]),
     // trees and blobs
-    (
-        "list_tree",
-        &["TreeBlobService/ListTree", "TreeBlobService/StreamTree"],
-    ),
+    ("list_tree", &["TreeBlobService/ListTree"]),
+    ("list_tree_all", &["TreeBlobService/StreamTree"]),
     ("blob_header", &["TreeBlobService/GetBlobHeader"]),
     ("read_blob", &["TreeBlobService/ReadBlob"]),
     ("stream_blob", &["TreeBlobService/StreamBlob"]),

@@ -1,10 +1,10 @@
-//! `gitapi.v1.TreeBlobService`: listings (a page, or streamed page by page) and blobs (whole,
-//! or streamed in chunks).
+//! `gitapi.v1.TreeBlobService`: listings (a page, or the whole listing from one engine call,
+//! streamed in page-sized messages) and blobs (whole, or streamed in chunks).
 
 use futures::StreamExt as _;
 use tonic::Request;
 
-use gitapi_core::{ListTree, PageRequest, Rev};
+use gitapi_core::{ListTree, PageRequest, TreeEntry};
 
 use crate::convert::{RepoRequest as _, blob_ref, opt, path, repo, rev};
 use crate::pb;
@@ -43,36 +43,19 @@ impl TreeBlobService for Handlers {
                 let name = repo(&r.repository)?;
                 let at = rev(&r.revision)?;
                 let dir = opt(&r.path, path)?;
-                // Resolved once, so every page lists the same tree even if a branch moves.
-                let fixed = Rev::from(self.svc.resolve(&cx, &name, &at).await?);
                 let query = ListTree {
-                    rev: fixed,
+                    rev: at,
                     path: dir,
                     recursive: r.recursive,
                 };
-                let svc = self.svc.clone();
-                // One message per page of the service, until the last page.
-                let pages = futures::stream::try_unfold(
-                    Some(PageRequest {
-                        limit: PageRequest::MAX_LIMIT,
-                        cursor: None,
-                    }),
-                    move |next| {
-                        let (svc, cx, name, query) =
-                            (svc.clone(), cx.clone(), name.clone(), query.clone());
-                        async move {
-                            let Some(page) = next else {
-                                return Ok(None);
-                            };
-                            let p = svc.list_tree(&cx, &name, query, &page).await?;
-                            let next = p.next_cursor.map(|c| PageRequest {
-                                limit: PageRequest::MAX_LIMIT,
-                                cursor: Some(c),
-                            });
-                            Ok(Some((p.items, next)))
-                        }
-                    },
-                );
+                // One engine call; the listing goes out in messages of a page's size.
+                let all = self.svc.list_tree_all(&cx, &name, query).await?;
+                let chunks: Vec<Vec<TreeEntry>> = all
+                    .chunks(PageRequest::MAX_LIMIT)
+                    .map(<[TreeEntry]>::to_vec)
+                    .collect();
+                let pages =
+                    futures::stream::iter(chunks.into_iter().map(Ok::<_, gitapi_core::Error>));
                 Ok(stream(pages, |items| pb::StreamTreeResponse {
                     entries: items.iter().map(Into::into).collect(),
                 }))

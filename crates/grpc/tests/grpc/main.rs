@@ -10,3 +10,4 @@ mod errors;
 mod health;
 mod parity;
 mod python;
+mod stream_tree;

@@ -23,6 +23,20 @@ impl RepoService {
         op.finish(out.and_then(|all| cursor::page_by_offset(all, page)))
     }
 
+    /// A whole tree listing in one engine call, for a door that streams it in its own chunks
+    /// (gRPC's `StreamTree`): paging [`RepoService::list_tree`] instead would list the tree
+    /// again for every page.
+    pub async fn list_tree_all(
+        &self,
+        cx: &CallContext,
+        repo: &RepoName,
+        query: ListTree,
+    ) -> Result<Vec<TreeEntry>> {
+        let op = self.read(cx, "list_tree_all", repo).await?;
+        let out = op.run(op.e.list_tree(repo, query)).await;
+        op.finish(out)
+    }
+
     /// A blob's id, size and mode, without reading its content (enough to answer `304`).
     pub async fn blob_header(
         &self,
