@@ -50,6 +50,17 @@ fi
 "$venv/bin/python" -c "import grpc, grpc_tools.protoc, grpc_reflection, grpc_status, grpc_health"
 echo "setup-tools: grpcio $GRPCIO_VERSION ready in $venv"
 
+# sonora: a gRPC-Web client for Python, the peer of the gRPC-Web test (crates/grpc/tests).
+SONORA_VERSION="0.2.3"
+so_installed="$("$venv/bin/python" -m pip show sonora 2>/dev/null | sed -n "s/^Version: //p" || true)"
+if [[ "$so_installed" != "$SONORA_VERSION" ]]; then
+  echo "setup-tools: installing sonora $SONORA_VERSION"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+    "sonora==$SONORA_VERSION"
+fi
+"$venv/bin/python" -c "import sonora.client"
+echo "setup-tools: sonora $SONORA_VERSION ready in $venv"
+
 GQL_VERSION="4.4.0"
 gql_installed="$("$venv/bin/python" -m pip show gql 2>/dev/null | sed -n "s/^Version: //p" || true)"
 if [[ "$gql_installed" != "$GQL_VERSION" ]]; then

@@ -215,8 +215,12 @@ impl GrpcDoor {
             Ok(v1alpha) => routes = routes.add_service(v1alpha),
             Err(e) => tracing::error!(error = %e, "grpc reflection v1alpha is not available"),
         }
+        // gRPC-Web (`application/grpc-web`, `-text`) is translated to gRPC in front of the
+        // services, so browsers and grpc-web clients reach the same RPCs; plain gRPC passes
+        // through untouched.
+        let web = tower::Layer::layer(&tonic_web::GrpcWebLayer::new(), routes.prepare());
         Self {
-            router: routes.prepare().into_axum_router(),
+            router: Router::new().fallback_service(web),
             health,
             draining_tx,
         }

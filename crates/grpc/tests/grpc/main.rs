@@ -11,3 +11,4 @@ mod health;
 mod parity;
 mod python;
 mod stream_tree;
+mod web;
