@@ -41,11 +41,8 @@ async fn health_serves_each_service_and_turns_not_serving_on_drain() {
     // The watch then ends, and the server stops while this client still holds its connection
     // and never hung up (a load balancer's watch must not hold the shutdown).
     let end = tokio::time::timeout(std::time::Duration::from_secs(10), async {
-        loop {
-            match watch.message().await {
-                Ok(Some(m)) => assert_eq!(m.status(), ServingStatus::NotServing),
-                Ok(None) | Err(_) => break,
-            }
+        while let Ok(Some(m)) = watch.message().await {
+            assert_eq!(m.status(), ServingStatus::NotServing);
         }
     })
     .await;

@@ -35,7 +35,11 @@ fn big_text(variant: bool) -> String {
     let mut i = 0u64;
     while out.len() < 15 << 20 {
         let pad = "x".repeat((i * 7919 % 50) as usize + 10);
-        let mark = if variant && i % 7 == 0 { "y" } else { "" };
+        let mark = if variant && i.is_multiple_of(7) {
+            "y"
+        } else {
+            ""
+        };
         out.push_str(&format!("line {i} {pad}{mark}\n"));
         i += 1;
     }
