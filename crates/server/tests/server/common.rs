@@ -287,3 +287,49 @@ pub(crate) fn http_client() -> reqwest::ClientBuilder {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
 }
+
+/// `gitapi serve` of the built binary on a free port of 127.0.0.1, its data in `dir/data` and
+/// its config `dir/gitapi.toml` holding `config` (with `version = 1` before it); `GITAPI_*`
+/// settings of the environment are cleared and it logs errors only. The caller may change the
+/// command before starting it with [`crate::announce::spawn_announced`].
+pub(crate) fn gitapi_serve(dir: &Path, config: &str) -> std::process::Command {
+    let file = dir.join("gitapi.toml");
+    std::fs::write(&file, format!("version = 1\n{config}")).expect("config");
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_gitapi"));
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(dir.join("data"))
+        .arg("--config")
+        .arg(&file)
+        .env_remove("GITAPI_LISTEN")
+        .env_remove("GITAPI_DATA_DIR")
+        .env("RUST_LOG", "error");
+    cmd
+}
+
+/// A server process, killed and reaped however the test ends (a failed assertion must not
+/// leak it: a running `gitapi` would count in other tests' git processes).
+pub(crate) struct Running(pub(crate) std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `cmd` (see [`gitapi_serve`]); returns the process and the URL it announced.
+pub(crate) fn start_binary(cmd: std::process::Command) -> (Running, String) {
+    let (child, base) = crate::announce::spawn_announced(cmd);
+    (Running(child), base)
+}
+
+/// The resident memory of process `pid`, in KiB.
+pub(crate) fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .expect("VmRSS")
+}

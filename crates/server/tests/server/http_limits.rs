@@ -3,7 +3,6 @@
 //! all closed after the configured timeouts, while ordinary requests keep being answered, and
 //! the server's memory comes back to where it started.
 
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -11,19 +10,11 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::common::{gitapi_serve, rss_kib};
+
 const IDLE: usize = 2_000;
 const SLOWLORIS: usize = 50;
 const STALLED: usize = 20;
-
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .expect("VmRSS")
-}
 
 /// Whether the server closed `s`: a read ends (EOF or reset), or yields an answer after which
 /// the connection ends (a stalled body gets an error response first).
@@ -41,17 +32,7 @@ async fn closed_by_server(mut s: TcpStream, within: Duration) -> bool {
 
 /// The binary with `[http]` settings `http`, on a free port.
 fn start(data: &std::path::Path, http: &str) -> (std::process::Child, String) {
-    let config = data.join("gitapi.toml");
-    std::fs::write(&config, format!("version = 1\n[http]\n{http}")).expect("config");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gitapi"));
-    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(data.join("data"))
-        .arg("--config")
-        .arg(&config)
-        .env_remove("GITAPI_LISTEN")
-        .env_remove("GITAPI_DATA_DIR")
-        .env("RUST_LOG", "error");
-    crate::announce::spawn_announced(cmd)
+    crate::announce::spawn_announced(gitapi_serve(data, &format!("[http]\n{http}")))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

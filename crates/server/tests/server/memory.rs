@@ -3,31 +3,13 @@
 //! resident memory to within 20 MB of where it stood after a warm-up of small requests.
 //! The figures are printed (docs/benchmarks.md, "Memory after a large request").
 
-use std::process::Command;
 use std::time::Duration;
 
 use serde_json::json;
 
+use crate::common::{gitapi_serve, rss_kib, start_binary};
+
 const ZERO: &str = "0000000000000000000000000000000000000000";
-
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .expect("VmRSS")
-}
-
-struct Server(std::process::Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// About 15 MB of numbered lines; `variant` changes every seventh line.
 fn big_text(variant: bool) -> String {
@@ -50,15 +32,8 @@ fn big_text(variant: bool) -> String {
 async fn memory_returns_after_a_large_diff_blob_and_blame() {
     use base64::Engine as _;
     let data = tempfile::tempdir().expect("tempdir");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gitapi"));
-    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(data.path().join("data"))
-        .env_remove("GITAPI_LISTEN")
-        .env_remove("GITAPI_DATA_DIR")
-        .env("RUST_LOG", "error");
-    let (child, base) = crate::announce::spawn_announced(cmd);
-    let pid = child.id();
-    let _server = Server(child);
+    let (server, base) = start_binary(gitapi_serve(data.path(), ""));
+    let pid = server.0.id();
     let http = crate::common::http_client().build().expect("client");
     let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
     let author = json!({"name": "A", "email": "a@example.com"});

@@ -8,41 +8,13 @@
 //! seed) and the repository it works on is seeded here first.
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use crate::common::{gitapi_serve, start_binary};
+
 const ZERO: &str = "0000000000000000000000000000000000000000";
-
-/// The server process, killed however the test ends (a failed seed must not leak it).
-struct Server(std::process::Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start(data: &std::path::Path, engine: &str) -> (Server, String) {
-    let config = data.join("gitapi.toml");
-    std::fs::write(
-        &config,
-        format!("version = 1\n[server]\nengine = \"{engine}\"\ncanary_fraction = 0.0\n"),
-    )
-    .expect("config");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gitapi"));
-    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(data.join("data"))
-        .arg("--config")
-        .arg(&config)
-        .env_remove("GITAPI_LISTEN")
-        .env_remove("GITAPI_DATA_DIR")
-        .env("RUST_LOG", "error");
-    let (child, base) = crate::announce::spawn_announced(cmd);
-    (Server(child), base)
-}
 
 async fn send(req: reqwest::RequestBuilder, want: u16) -> Value {
     let res = req.send().await.expect("the server answers");
@@ -50,6 +22,17 @@ async fn send(req: reqwest::RequestBuilder, want: u16) -> Value {
     let body: Value = res.json().await.unwrap_or(Value::Null);
     assert_eq!(status, want, "seeding: {body}");
     body
+}
+
+/// The `oid` of a commit answer.
+trait OidOf {
+    fn oid(&self) -> String;
+}
+
+impl OidOf for Value {
+    fn oid(&self) -> String {
+        self["oid"].as_str().expect("a commit's oid").to_owned()
+    }
 }
 
 fn put(path: &str, text: &str) -> Value {
@@ -89,10 +72,8 @@ async fn seed(base: &str) -> Vec<String> {
         ),
         201,
     )
-    .await["oid"]
-        .as_str()
-        .expect("oid")
-        .to_owned();
+    .await
+    .oid();
     let second = send(
         commit(
             "main",
@@ -102,10 +83,8 @@ async fn seed(base: &str) -> Vec<String> {
         ),
         201,
     )
-    .await["oid"]
-        .as_str()
-        .expect("oid")
-        .to_owned();
+    .await
+    .oid();
     send(
         http.post(format!("{base}/v1/repos/demo/refs"))
             .json(&json!({"name": "refs/heads/feature", "target": second})),
@@ -127,10 +106,8 @@ async fn seed(base: &str) -> Vec<String> {
         ),
         201,
     )
-    .await["oid"]
-        .as_str()
-        .expect("oid")
-        .to_owned();
+    .await
+    .oid();
     send(
         http.post(format!("{base}/v1/repos/demo/workspaces"))
             .json(&json!({"name": "side", "branch": "main"})),
@@ -152,7 +129,10 @@ async fn seed(base: &str) -> Vec<String> {
 
 async fn fuzz_on(engine: &str) {
     let data = tempfile::tempdir().expect("tempdir");
-    let (server, base) = start(data.path(), engine);
+    let (server, base) = start_binary(gitapi_serve(
+        data.path(),
+        &format!("[server]\nengine = \"{engine}\"\ncanary_fraction = 0.0\n"),
+    ));
     let shas = seed(&base).await;
     let examples = std::env::var("GITAPI_FUZZ_EXAMPLES").unwrap_or_else(|_| "10".to_owned());
     let python = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.tools/venv/bin/python");

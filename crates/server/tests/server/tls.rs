@@ -8,14 +8,7 @@ use std::process::Command;
 
 use serde_json::json;
 
-struct Server(std::process::Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use crate::common::{gitapi_serve, start_binary};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_serves_rest_git_and_grpc_and_no_plain_http() {
@@ -27,26 +20,12 @@ async fn tls_serves_rest_git_and_grpc_and_no_plain_http() {
     let key_path = dir.path().join("key.pem");
     std::fs::write(&cert_path, &cert_pem).expect("cert");
     std::fs::write(&key_path, cert.signing_key.serialize_pem()).expect("key");
-    let config = dir.path().join("gitapi.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "version = 1\n[tls]\ncert_file = {:?}\nkey_file = {:?}\n",
-            cert_path.display().to_string(),
-            key_path.display().to_string()
-        ),
-    )
-    .expect("config");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gitapi"));
-    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(dir.path().join("data"))
-        .arg("--config")
-        .arg(&config)
-        .env_remove("GITAPI_LISTEN")
-        .env_remove("GITAPI_DATA_DIR")
-        .env("RUST_LOG", "error");
-    let (child, base) = crate::announce::spawn_announced(cmd);
-    let _server = Server(child);
+    let tls = format!(
+        "[tls]\ncert_file = {:?}\nkey_file = {:?}\n",
+        cert_path.display().to_string(),
+        key_path.display().to_string()
+    );
+    let (_server, base) = start_binary(gitapi_serve(dir.path(), &tls));
     assert!(base.starts_with("https://"), "announced {base}");
     let port = base.rsplit(':').next().expect("a port").to_owned();
 
