@@ -479,21 +479,8 @@ async fn client_mistakes_are_4xx_with_one_code_on_both_engines_and_change_nothin
         ];
         let mut seen = Vec::new();
         for (method, uri, body) in cases {
-            let req = Request::builder()
-                .method(method)
-                .uri(uri.as_str())
-                .header("content-type", "application/json")
-                .body(body.map_or_else(Body::empty, Body::from))
-                .expect("request");
-            let a = t.send(req).await;
-            let status = a.status.as_u16();
-            assert!(
-                (400..500).contains(&status),
-                "{engine:?}: {method} {uri} answered {status}: {}",
-                a.text()
-            );
-            let code = a.json()["error"]["code"].as_str().unwrap_or("").to_owned();
-            seen.push((format!("{method} {uri}"), status, code));
+            let body = body.map_or_else(Body::empty, Body::from);
+            seen.push(refused(&t, engine, method, &uri, "application/json", body).await);
         }
         // `.gitmodules` reaching a commit through the work tree and the index, in the
         // spellings git folds into it: written whole (checked), moved onto (refused, its
@@ -578,21 +565,7 @@ async fn client_mistakes_are_4xx_with_one_code_on_both_engines_and_change_nothin
             ),
         ];
         for (method, uri, content_type, body) in more {
-            let req = Request::builder()
-                .method(method)
-                .uri(uri.as_str())
-                .header("content-type", content_type)
-                .body(Body::from(body))
-                .expect("request");
-            let a = t.send(req).await;
-            let status = a.status.as_u16();
-            assert!(
-                (400..500).contains(&status),
-                "{engine:?}: {method} {uri} answered {status}: {}",
-                a.text()
-            );
-            let code = a.json()["error"]["code"].as_str().unwrap_or("").to_owned();
-            seen.push((format!("{method} {uri}"), status, code));
+            seen.push(refused(&t, engine, method, &uri, content_type, Body::from(body)).await);
         }
         assert!(
             before == snapshot(t.data()),
@@ -603,6 +576,33 @@ async fn client_mistakes_are_4xx_with_one_code_on_both_engines_and_change_nothin
     for (a, b) in codes[0].iter().zip(&codes[1]) {
         assert_eq!(a, b, "the engines disagree");
     }
+}
+
+/// Sends one request that must be refused with a 4xx; returns what the engines must agree on:
+/// the request, the status and the error code.
+async fn refused(
+    t: &TestApp,
+    engine: gitapi_switch::EngineKind,
+    method: &str,
+    uri: &str,
+    content_type: &str,
+    body: Body,
+) -> (String, u16, String) {
+    let req = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("content-type", content_type)
+        .body(body)
+        .expect("request");
+    let a = t.send(req).await;
+    let status = a.status.as_u16();
+    assert!(
+        (400..500).contains(&status),
+        "{engine:?}: {method} {uri} answered {status}: {}",
+        a.text()
+    );
+    let code = a.json()["error"]["code"].as_str().unwrap_or("").to_owned();
+    (format!("{method} {uri}"), status, code)
 }
 
 /// A clone whose source holds objects `git fsck` refuses (a tree entry `.gi\u{200c}t`, which
