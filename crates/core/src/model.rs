@@ -555,10 +555,10 @@ impl std::fmt::Debug for BlobStream {
     }
 }
 
-/// One change to files, applied to a tree without a work tree.
+/// One change to files, applied to a tree without a work tree. In JSON it is read through
+/// [`FileActionWire`], which refuses unknown fields and takes `content` as base64 or text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(tag = "action", rename_all = "camelCase")]
+#[serde(tag = "action", rename_all = "camelCase", try_from = "FileActionWire")]
 pub enum FileAction {
     /// Create or replace a file.
     #[serde(rename_all = "camelCase")]
@@ -566,11 +566,7 @@ pub enum FileAction {
         /// Where.
         path: RepoPath,
         /// The content (base64 in JSON).
-        #[serde(with = "base64_bytes")]
-        #[cfg_attr(
-            feature = "openapi",
-            schema(value_type = String, content_encoding = "base64")
-        )]
+        #[serde(serialize_with = "base64_bytes::serialize")]
         content: Bytes,
         /// Regular when not given; for a new file. An existing file keeps its mode unless given.
         mode: Option<FileMode>,
@@ -596,21 +592,121 @@ pub enum FileAction {
     },
 }
 
+/// How a put action's `content` is written in JSON: base64 (the default, for any bytes) or
+/// the text itself (UTF-8), as GitLab's commits API takes it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub enum ContentEncoding {
+    /// `content` is base64.
+    #[default]
+    Base64,
+    /// `content` is the file's text.
+    Text,
+}
+
+/// A [`FileAction`] as JSON carries it. Unknown fields are refused: a misspelt or foreign
+/// field (`"encoding": "txt"` from another API) must not change silently what is stored.
+#[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = FileAction))]
+#[serde(tag = "action", rename_all = "camelCase", deny_unknown_fields)]
+pub enum FileActionWire {
+    /// Create or replace a file.
+    #[serde(rename_all = "camelCase")]
+    Put {
+        /// Where.
+        path: RepoPath,
+        /// The content: base64, or the text itself with `"encoding": "text"`.
+        content: String,
+        /// How `content` is written (`base64` when not given).
+        #[serde(default)]
+        encoding: ContentEncoding,
+        /// Regular when not given; for a new file. An existing file keeps its mode unless given.
+        mode: Option<FileMode>,
+    },
+    /// Remove a file (a directory path removes the whole directory).
+    Delete {
+        /// What.
+        path: RepoPath,
+    },
+    /// Move a file or directory.
+    Move {
+        /// From.
+        from: RepoPath,
+        /// To (must not exist).
+        to: RepoPath,
+    },
+    /// Change a file's executable bit.
+    Chmod {
+        /// What.
+        path: RepoPath,
+        /// Executable or regular.
+        executable: bool,
+    },
+}
+
+impl TryFrom<FileActionWire> for FileAction {
+    type Error = String;
+
+    fn try_from(w: FileActionWire) -> Result<Self, String> {
+        Ok(match w {
+            FileActionWire::Put {
+                path,
+                content,
+                encoding,
+                mode,
+            } => {
+                let content = match encoding {
+                    ContentEncoding::Text => Bytes::from(content.into_bytes()),
+                    ContentEncoding::Base64 => {
+                        use base64::Engine as _;
+                        base64::engine::general_purpose::STANDARD
+                            .decode(content)
+                            .map(Bytes::from)
+                            .map_err(|e| {
+                                format!(
+                                    "content of {:?} is not base64 ({e}); send \
+                                     \"encoding\": \"text\" for text",
+                                    path.as_str()
+                                )
+                            })?
+                    }
+                };
+                FileAction::Put {
+                    path,
+                    content,
+                    mode,
+                }
+            }
+            FileActionWire::Delete { path } => FileAction::Delete { path },
+            FileActionWire::Move { from, to } => FileAction::Move { from, to },
+            FileActionWire::Chmod { path, executable } => FileAction::Chmod { path, executable },
+        })
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for FileAction {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        <FileActionWire as utoipa::PartialSchema>::schema()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for FileAction {
+    fn name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("FileAction")
+    }
+}
+
 mod base64_bytes {
     use base64::Engine;
     use bytes::Bytes;
-    use serde::{Deserialize, Deserializer, Serializer};
+    use serde::Serializer;
 
     pub(super) fn serialize<S: Serializer>(b: &Bytes, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(b))
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Bytes, D::Error> {
-        let s = String::deserialize(d)?;
-        base64::engine::general_purpose::STANDARD
-            .decode(s)
-            .map(Bytes::from)
-            .map_err(serde::de::Error::custom)
     }
 }
 

@@ -194,19 +194,50 @@ pub(crate) struct PutFileQuery {
            ("path" = String, Path, description = "the file's path"),
            PutFileQuery),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
-    responses((status = 204, description = "written")))]
+    responses((status = 204, description = "written"),
+              (status = 415, description = "`invalid_argument`: the body is not \
+               `application/octet-stream` or `text/*` (a JSON or form body would be stored as \
+               the file)", body = crate::error::ErrorBody)))]
 async fn put_file(
     State(s): State<AppState>,
     Caller(who): Caller,
     Path((name, ws, path)): Path<(String, String, String)>,
     Query(q): Query<PutFileQuery>,
+    headers: HeaderMap,
     RawBody(content): RawBody,
 ) -> ApiResult<StatusCode> {
+    check_file_content_type(&headers)?;
     let (r, ws, path) = (repo(&name)?, workspace(Some(&ws))?, repo_path(&path)?);
     s.svc
         .put_file(&who, &r, &ws, &path, content, q.mode)
         .await?;
     Ok(no_content())
+}
+
+/// The body of a work-tree write is the file itself: `application/octet-stream`, `text/*`, or
+/// no content type. Anything else (`application/json` above all) is refused with 415, since a
+/// client that sent JSON meant a structure, not a file holding the JSON text.
+fn check_file_content_type(headers: &HeaderMap) -> Result<(), crate::error::ApiError> {
+    let Some(ct) = headers.get(CONTENT_TYPE) else {
+        return Ok(());
+    };
+    let essence = ct
+        .to_str()
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if essence == "application/octet-stream" || essence.starts_with("text/") {
+        return Ok(());
+    }
+    Err(crate::error::ApiError::with_status(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        Error::invalid(format!(
+            "a file's content is sent as application/octet-stream (or text/*), not {essence:?}"
+        )),
+    ))
 }
 
 /// Removes a file from a workspace's work tree (not staged).

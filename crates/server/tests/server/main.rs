@@ -17,3 +17,4 @@ mod schemathesis;
 mod secrets;
 mod switch;
 mod tls;
+mod traps;
