@@ -698,6 +698,17 @@ impl utoipa::ToSchema for FileAction {
     fn name() -> std::borrow::Cow<'static, str> {
         std::borrow::Cow::Borrowed("FileAction")
     }
+
+    // The wire type's own components (`ContentEncoding`, `RepoPath`, `FileMode`) must be
+    // registered too, or the document would refer to schemas it does not hold.
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        <FileActionWire as utoipa::ToSchema>::schemas(schemas);
+    }
 }
 
 mod base64_bytes {
