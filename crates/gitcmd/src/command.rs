@@ -780,6 +780,14 @@ impl Output {
             || msg.contains("could not read from remote")
         {
             ErrorKind::Unavailable
+        } else if msg.contains("invalid path") {
+            // A tree or patch entry git will not write to a work tree (`.git`, `..`, an NTFS
+            // or HFS+ spelling of them): the content is the problem, as libgit2 reports it.
+            ErrorKind::FailedPrecondition
+        } else if msg.contains("gc is already running") {
+            // Another gc of the repository (started outside gitapi: the service runs one at a
+            // time) holds `gc.pid`: retry later.
+            ErrorKind::Conflict
         } else {
             ErrorKind::Internal
         };

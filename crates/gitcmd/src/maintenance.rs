@@ -173,16 +173,7 @@ pub fn gc(dog: &Watchdog, layout: &Layout, repo: &RepoName) -> Result<GcOutcome>
     Git::in_repo(&dir, Sub::Gc)
         .flag("--quiet")
         .limit(MAINTENANCE_LIMIT)
-        .ok(dog)
-        .map_err(|e| {
-            // Another gc of the repository (one started outside gitapi: the service runs one
-            // at a time) is a conflict to retry, not a server fault.
-            if e.message().contains("gc is already running") {
-                Error::new(gitapi_core::ErrorKind::Conflict, e.message().to_owned())
-            } else {
-                e
-            }
-        })?;
+        .ok(dog)?;
     let (loose_after, packs_after) = count_objects(dog, &dir)?;
     Ok(GcOutcome {
         loose_objects_before: loose_before,

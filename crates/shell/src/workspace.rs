@@ -82,16 +82,7 @@ pub(crate) fn create(
             admin: admin_abs,
         };
         if base.is_some() {
-            w.ok(w.git(Sub::Reset).flag("-q").flag("--hard"))
-                .map_err(|e| {
-                    // A tree entry git will not write to a work tree (`.git`, an NTFS or HFS+
-                    // spelling of it): the content is the problem, as libgit2 reports it.
-                    if e.message().contains("invalid path") {
-                        Error::precondition(format!("checking out workspace: {}", e.message()))
-                    } else {
-                        e
-                    }
-                })?;
+            w.ok(w.git(Sub::Reset).flag("-q").flag("--hard"))?;
         }
         w.info()
     });
