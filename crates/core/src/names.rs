@@ -333,29 +333,35 @@ fn parse_repo_path(s: &str) -> Result<(), Error> {
 ///   reads `.git::$INDEX_ALLOCATION` and `.git:$DATA` as streams of `.git`, and takes `\` as a
 ///   separator (`.git\config`).
 fn is_dot_git(component: &str) -> bool {
+    fs_folded(component)
+        .iter()
+        .any(|name| name == ".git" || name == "git~1")
+}
+
+/// The names a file system opens for `component`: HFS+'s ignorable code points dropped, in
+/// lower case, split at NTFS's `\` separator, each without its NTFS `:stream` and trailing
+/// dots and spaces. What git's `is_hfs_dot*` and `is_ntfs_dot*` checks compare.
+fn fs_folded(component: &str) -> Vec<String> {
     let folded: String = component
         .chars()
         .filter(|&c| !is_hfs_ignorable(c))
         .collect::<String>()
         .to_lowercase();
-    folded.split('\\').any(|part| {
-        let stream = part.split(':').next().unwrap_or(part);
-        let trimmed = stream.trim_end_matches(['.', ' ']);
-        trimmed == ".git" || trimmed == "git~1"
-    })
+    folded
+        .split('\\')
+        .map(|part| {
+            let stream = part.split(':').next().unwrap_or(part);
+            stream.trim_end_matches(['.', ' ']).to_owned()
+        })
+        .collect()
 }
 
 /// See [`RepoPath::is_gitmodules`]; `name` is one path component (or a `\`-separated run of
 /// them, as NTFS reads it).
 pub fn is_gitmodules_name(name: &str) -> bool {
-    let folded: String = name
-        .chars()
-        .filter(|&c| !is_hfs_ignorable(c))
-        .collect::<String>()
-        .to_lowercase();
-    let last = folded.rsplit('\\').next().unwrap_or(&folded);
-    let stream = last.split(':').next().unwrap_or(last);
-    let trimmed = stream.trim_end_matches(['.', ' ']);
+    let Some(trimmed) = fs_folded(name).pop() else {
+        return false;
+    };
     let short = |prefix: &str, max: char| {
         trimmed
             .strip_prefix(prefix)

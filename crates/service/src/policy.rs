@@ -169,49 +169,34 @@ pub(crate) fn patch_writes_gitmodules(patch: &str) -> bool {
         } else {
             return false;
         };
-        let target = c_unquoted(target.trim());
-        target
-            .split(['/', ' '])
+        header_paths(target)
+            .iter()
+            .flat_map(|p| p.split('/'))
             .any(gitapi_core::names::is_gitmodules_name)
     })
 }
 
-/// A path as git quotes it in patch headers (`"a/\342\200\214x"`), unquoted; unquoted text
-/// is returned as it is.
-fn c_unquoted(s: &str) -> String {
-    if !s.contains('"') {
-        return s.to_owned();
+/// The paths of a patch header line, split at spaces; a path git quoted (`"a/\\342x y"`) is one
+/// token, unquoted by [`gitapi_gitcmd::blame::unquote_c`].
+fn header_paths(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = line.trim();
+    while !rest.is_empty() {
+        let end = if rest.starts_with('"') {
+            // Up to the closing quote; `\x` escapes are skipped whole.
+            let b = rest.as_bytes();
+            let mut i = 1;
+            while i < b.len() && b[i] != b'"' {
+                i += if b[i] == b'\\' { 2 } else { 1 };
+            }
+            (i + 1).min(b.len())
+        } else {
+            rest.find(' ').unwrap_or(rest.len())
+        };
+        out.push(gitapi_gitcmd::blame::unquote_c(&rest[..end]));
+        rest = rest[end..].trim_start();
     }
-    let mut out = Vec::with_capacity(s.len());
-    let b = s.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'"' => i += 1,
-            b'\\'
-                if i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) =>
-            {
-                let v = b[i + 1..i + 4]
-                    .iter()
-                    .fold(0u32, |v, c| v * 8 + u32::from(c - b'0'));
-                out.push(v as u8);
-                i += 4;
-            }
-            b'\\' if i + 1 < b.len() => {
-                out.push(match b[i + 1] {
-                    b'n' => b'\n',
-                    b't' => b'\t',
-                    c => c,
-                });
-                i += 2;
-            }
-            c => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    out
 }
 
 /// A git config value or subsection name without its quotes and backslash escapes.
