@@ -49,13 +49,16 @@ impl TreeBlobService for Handlers {
                     recursive: r.recursive,
                 };
                 // One engine call; the listing goes out in messages of a page's size.
-                let all = self.svc.list_tree_all(&cx, &name, query).await?;
-                let chunks: Vec<Vec<TreeEntry>> = all
-                    .chunks(PageRequest::MAX_LIMIT)
-                    .map(<[TreeEntry]>::to_vec)
-                    .collect();
-                let pages =
-                    futures::stream::iter(chunks.into_iter().map(Ok::<_, gitapi_core::Error>));
+                let mut all = self.svc.list_tree_all(&cx, &name, query).await?.into_iter();
+                // Moved out page by page (no copy of the listing); an empty listing is still
+                // one (empty) message, as a paged listing's first page was.
+                let mut first = true;
+                let pages = futures::stream::iter(std::iter::from_fn(move || {
+                    let page: Vec<TreeEntry> = all.by_ref().take(PageRequest::MAX_LIMIT).collect();
+                    let send = first || !page.is_empty();
+                    first = false;
+                    send.then_some(Ok::<_, gitapi_core::Error>(page))
+                }));
                 Ok(stream(pages, |items| pb::StreamTreeResponse {
                     entries: items.iter().map(Into::into).collect(),
                 }))
