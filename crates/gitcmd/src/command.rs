@@ -469,6 +469,12 @@ impl Git {
 
     /// The process, configured but not started.
     pub(crate) fn command(&self) -> Command {
+        // Every process gitapi starts is built here, just before it is spawned.
+        metrics::counter!(
+            gitapi_telemetry::names::GIT_PROCESSES_STARTED,
+            "subcommand" => self.sub.as_str()
+        )
+        .increment(1);
         let mut cmd = Command::new("git");
         cmd.env_clear();
         for var in ["PATH", "TMPDIR"] {

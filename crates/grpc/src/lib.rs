@@ -177,8 +177,8 @@ impl std::fmt::Debug for GrpcDoor {
 
 /// Whether a request is a gRPC call (`content-type: application/grpc`, `application/grpc+proto`,
 /// ...), as the gRPC over HTTP/2 specification names it.
-pub fn is_grpc(req: &Request) -> bool {
-    req.headers()
+pub fn is_grpc(headers: &axum::http::HeaderMap) -> bool {
+    headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.starts_with("application/grpc"))
@@ -315,7 +315,7 @@ impl Service<Request> for Steer {
     }
 
     fn call(&mut self, req: Request) -> Self::Future {
-        let target = if is_grpc(&req) {
+        let target = if is_grpc(req.headers()) {
             self.grpc.clone()
         } else {
             self.http.clone()

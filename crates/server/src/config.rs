@@ -26,6 +26,12 @@
 //! replay = 1024               # events kept for subscribers that resume with Last-Event-ID
 //! heartbeat_secs = 15         # an idle event stream's heartbeat
 //!
+//! [telemetry]
+//! log_format = "text"         # or "json": one object per line, with the request's span
+//! metrics = "admin"           # GET /metrics: "admin" (open when no token is configured), "open", "off"
+//! # otlp_endpoint = "http://127.0.0.1:4317"   # export traces over OTLP/gRPC
+//! # service_name = "gitapi"
+//!
 //! [[tokens]]
 //! name = "ci"
 //! token = "a-long-random-secret-string"
@@ -146,7 +152,18 @@ struct FileConfig {
     #[serde(default)]
     tls: TlsSection,
     #[serde(default)]
+    telemetry: TelemetrySection,
+    #[serde(default)]
     tokens: Vec<TokenSection>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TelemetrySection {
+    log_format: Option<String>,
+    otlp_endpoint: Option<String>,
+    service_name: Option<String>,
+    metrics: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -262,6 +279,23 @@ pub struct Config {
     pub http: crate::HttpLimits,
     /// TLS on the listener (`[tls]`), for every door; plain HTTP when `None`.
     pub tls: Option<crate::TlsFiles>,
+    /// Log format and trace export (`[telemetry]`); read once, at start.
+    pub telemetry: gitapi_telemetry::TelemetryConfig,
+    /// Who may read `GET /metrics`.
+    pub metrics: MetricsAccess,
+}
+
+/// Who may read `GET /metrics` (`[telemetry] metrics`). Its labels hold no repository names,
+/// but operation counts and latencies still tell a stranger what the server does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MetricsAccess {
+    /// Anyone when no token is configured; a token with the admin scope otherwise.
+    #[default]
+    Admin,
+    /// Anyone (a scraper on a private network without credentials).
+    Open,
+    /// Nobody: the route answers 404.
+    Off,
 }
 
 impl Config {
@@ -275,6 +309,8 @@ impl Config {
             service: ServiceConfig::new("./gitapi-data"),
             http: crate::HttpLimits::default(),
             tls: None,
+            telemetry: gitapi_telemetry::TelemetryConfig::default(),
+            metrics: MetricsAccess::default(),
         }
     }
 
@@ -367,6 +403,7 @@ impl Config {
         for t in &file.tokens {
             c.service.tokens.push(token(t)?);
         }
+        apply_telemetry(&mut c, &file.telemetry)?;
 
         // The environment.
         let get = |k: &str| env.get(k).map(String::as_str);
@@ -497,6 +534,59 @@ impl Config {
         }
         Ok(())
     }
+}
+
+fn apply_telemetry(c: &mut Config, s: &TelemetrySection) -> Result<(), ConfigError> {
+    use gitapi_telemetry::{LogFormat, OtlpConfig};
+    if let Some(f) = &s.log_format {
+        c.telemetry.log_format = match f.as_str() {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            _ => return Err(invalid("telemetry.log_format", f, "expected text or json")),
+        };
+    }
+    if let Some(m) = &s.metrics {
+        c.metrics = match m.as_str() {
+            "admin" => MetricsAccess::Admin,
+            "open" => MetricsAccess::Open,
+            "off" => MetricsAccess::Off,
+            _ => {
+                return Err(invalid(
+                    "telemetry.metrics",
+                    m,
+                    "expected admin, open or off",
+                ));
+            }
+        };
+    }
+    let service_name = s
+        .service_name
+        .clone()
+        .unwrap_or_else(|| "gitapi".to_owned());
+    match &s.otlp_endpoint {
+        Some(endpoint) => {
+            if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
+                return Err(invalid(
+                    "telemetry.otlp_endpoint",
+                    endpoint,
+                    "expected an http:// or https:// URL of an OTLP/gRPC collector",
+                ));
+            }
+            c.telemetry.otlp = Some(OtlpConfig {
+                endpoint: endpoint.clone(),
+                service_name,
+            });
+        }
+        None if s.service_name.is_some() => {
+            return Err(invalid(
+                "telemetry.service_name",
+                service_name,
+                "only used with otlp_endpoint",
+            ));
+        }
+        None => {}
+    }
+    Ok(())
 }
 
 fn apply_limits(limits: &mut Limits, s: &LimitsSection) {

@@ -33,7 +33,7 @@ use gitapi_service::RepoService;
 pub mod config;
 mod http;
 
-pub use config::{Config, ConfigError, EngineKind, Flags};
+pub use config::{Config, ConfigError, EngineKind, Flags, MetricsAccess};
 pub use gitapi_rest::{ApiError, AppState, openapi};
 pub use http::{HttpLimits, TlsAcceptor, TlsFiles, serve_tls_with, serve_with, tls_acceptor};
 
@@ -42,10 +42,95 @@ pub use http::{HttpLimits, TlsAcceptor, TlsFiles, serve_tls_with, serve_with, tl
 /// Git's Smart HTTP (`/{repo}.git/info/refs`, `/{repo}.git/git-upload-pack`,
 /// `/{repo}.git/git-receive-pack`).
 pub fn app(svc: RepoService) -> Router {
-    gitapi_smarthttp::routes(svc.clone())
-        .merge(gitapi_graphql::routes(svc.clone()))
-        .merge(gitapi_playground::routes())
-        .merge(gitapi_rest::app(svc))
+    app_with(svc, MetricsAccess::default())
+}
+
+/// [`app`], with `GET /metrics` served as `metrics` says. Each door's router notes its door
+/// and route template for the request metrics ([`gitapi_telemetry::instrument_door`]).
+pub fn app_with(svc: RepoService, metrics: MetricsAccess) -> Router {
+    use gitapi_telemetry::instrument_door;
+    instrument_door(gitapi_smarthttp::routes(svc.clone()), |_, _| "smart_http")
+        .merge(instrument_door(
+            gitapi_graphql::routes(svc.clone()),
+            |route, headers| {
+                if route == "/graphql/subscribe" || is_live(headers) {
+                    "stream"
+                } else {
+                    "graphql"
+                }
+            },
+        ))
+        .merge(instrument_door(
+            gitapi_playground::routes(),
+            |_, _| "graphql",
+        ))
+        .merge(instrument_door(
+            metrics_routes(svc.clone(), metrics),
+            |_, _| "metrics",
+        ))
+        .merge(instrument_door(gitapi_rest::app(svc), |route, headers| {
+            if route.ends_with("/events") || route.ends_with("/live") || is_live(headers) {
+                "stream"
+            } else {
+                "rest"
+            }
+        }))
+}
+
+/// Whether a request asks for a live stream: a WebSocket upgrade or server-sent events.
+fn is_live(headers: &axum::http::HeaderMap) -> bool {
+    let has = |name, value: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.to_ascii_lowercase().contains(value))
+    };
+    has(axum::http::header::UPGRADE, "websocket")
+        || has(axum::http::header::ACCEPT, "text/event-stream")
+}
+
+/// `GET /metrics`: the Prometheus text exposition of every metric in
+/// [`gitapi_telemetry::names`].
+fn metrics_routes(svc: RepoService, access: MetricsAccess) -> Router {
+    use axum::http::{StatusCode, header};
+    use axum::response::IntoResponse;
+    if access == MetricsAccess::Off {
+        return Router::new();
+    }
+    // Installs the recorder if nothing did yet, so the first scrape already has build info.
+    let _ = gitapi_telemetry::metrics::prometheus();
+    let handler = move |headers: axum::http::HeaderMap| async move {
+        if access == MetricsAccess::Admin {
+            let auth = headers.get(header::AUTHORIZATION).map(|v| v.as_bytes());
+            if let Err(e) = svc
+                .authenticate(auth)
+                .and_then(|who| who.require_server_admin())
+            {
+                return ApiError::from(e).into_response();
+            }
+        }
+        (
+            StatusCode::OK,
+            [(
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            gitapi_telemetry::metrics::render(),
+        )
+            .into_response()
+    };
+    Router::new().route("/metrics", axum::routing::get(handler))
+}
+
+/// Every door on one port, as [`run`] serves them: [`app_with`] and, beside it, the gRPC door
+/// (requests with `content-type: application/grpc…` go to it), all under the request ids,
+/// spans and metrics of [`gitapi_telemetry::instrument`]. The gRPC door is returned too, to
+/// be drained at shutdown.
+pub async fn compose(svc: RepoService, metrics: MetricsAccess) -> (Router, gitapi_grpc::GrpcDoor) {
+    let grpc = gitapi_grpc::GrpcDoor::new(svc.clone()).await;
+    let router =
+        gitapi_telemetry::instrument(grpc.mount(app_with(svc, metrics)), gitapi_grpc::is_grpc);
+    (router, grpc)
 }
 
 /// Why the server stopped with an error.
@@ -299,9 +384,7 @@ pub async fn run_in(
     if let Some(source) = source {
         spawn_reloader(svc.clone(), source);
     }
-    // gRPC shares the port: requests with `content-type: application/grpc` go to its door.
-    let grpc = gitapi_grpc::GrpcDoor::new(svc.clone()).await;
-    let router = grpc.mount(app(svc.clone()));
+    let (router, grpc) = compose(svc.clone(), config.metrics).await;
     let shutdown = async move {
         shutdown.await;
         // Event streams of every door end, so idle subscribers do not hold up the drain.

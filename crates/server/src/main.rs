@@ -109,16 +109,11 @@ async fn main() -> anyhow::Result<()> {
         eprintln!("gitapi: jemalloc's background purging is off: {e}");
     }
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     match cli.command {
         Command::Serve(args) => {
             let config = load(&args)?;
+            // Logs take the configured format; traces go to the collector, if one is named.
+            let mut telemetry = gitapi_telemetry::init(&config.telemetry)?;
             // Before the port opens: a second server on the same data directory stops here.
             let dir = gitapi_server::DataDir::open(&config)?;
             let listener = tokio::net::TcpListener::bind(config.listen)
@@ -139,6 +134,8 @@ async fn main() -> anyhow::Result<()> {
                 Some(source(&args)),
             )
             .await?;
+            // After the drain: the last requests' spans are sent before the process ends.
+            telemetry.shutdown();
         }
         Command::CheckConfig(args) => {
             let config = load(&args)?;

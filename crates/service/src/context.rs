@@ -5,7 +5,6 @@
 //! four things separately.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use gitapi_core::Deadline;
@@ -47,29 +46,17 @@ impl Door {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct RequestId(String);
 
-/// The longest request id accepted from a client; a longer one is replaced.
-const MAX_REQUEST_ID: usize = 128;
-
 impl RequestId {
     /// A new process-unique id.
     pub fn generate() -> Self {
-        static NEXT: AtomicU64 = AtomicU64::new(1);
-        // The process id keeps ids of two nodes or two restarts apart in shared logs.
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        Self(format!("{:x}-{n:x}", std::process::id()))
+        Self(gitapi_telemetry::http::new_request_id())
     }
 
     /// A client's id (an `X-Request-Id` header) when it is short printable ASCII, else a new
     /// one: a client string goes into logs, so it must not forge lines or grow without bound.
     pub fn from_client(id: Option<&str>) -> Self {
         match id {
-            Some(s)
-                if !s.is_empty()
-                    && s.len() <= MAX_REQUEST_ID
-                    && s.bytes().all(|b| b.is_ascii_graphic()) =>
-            {
-                Self(s.to_owned())
-            }
+            Some(s) if gitapi_telemetry::http::is_safe_request_id(s) => Self(s.to_owned()),
             _ => Self::generate(),
         }
     }

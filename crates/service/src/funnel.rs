@@ -41,6 +41,7 @@ use tracing::Instrument;
 
 use gitapi_core::{Deadline, Error, ErrorKind, Oid, RefName, RepoName, Result};
 use gitapi_switch::Lease;
+use gitapi_telemetry::names;
 
 use crate::auth::Scope;
 use crate::context::{CallContext, Door};
@@ -247,6 +248,7 @@ impl RepoService {
         };
         let e = self.lease();
         span.record("engine", e.name());
+        gitapi_telemetry::note_operation(name, repo.as_str(), e.name());
         Ok(Op {
             e,
             name,
@@ -396,6 +398,17 @@ impl Drop for Op {
             elapsed: self.started.elapsed(),
             error,
         };
+        let status = error.map_or("ok", |kind| kind.code());
+        metrics::histogram!(
+            names::OPERATION_DURATION,
+            "op" => record.op,
+            "kind" => record.kind.as_str(),
+            "engine" => record.engine,
+            "status" => status,
+        )
+        .record(record.elapsed.as_secs_f64());
+        metrics::histogram!(names::LOCK_WAIT, "kind" => record.kind.as_str())
+            .record(record.lock_wait.as_secs_f64());
         let _enter = self.span.enter();
         match error {
             None => tracing::debug!(elapsed_us = record.elapsed.as_micros() as u64, "op done"),

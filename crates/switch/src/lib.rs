@@ -26,6 +26,7 @@ use std::time::SystemTime;
 
 use arc_swap::ArcSwap;
 use gitapi_core::{Error, GitBackend, Result};
+use gitapi_telemetry::names;
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 
@@ -135,8 +136,10 @@ pub(crate) struct CanaryStats {
 impl CanaryStats {
     pub(crate) fn count(&self, op: &'static str, mismatch: bool) {
         *self.compared.lock().entry(op).or_default() += 1;
+        metrics::counter!(names::CANARY_SAMPLES, "op" => op).increment(1);
         if mismatch {
             *self.mismatches.lock().entry(op).or_default() += 1;
+            metrics::counter!(names::CANARY_MISMATCHES, "op" => op).increment(1);
         }
     }
 }
@@ -181,6 +184,8 @@ impl std::ops::Deref for Lease {
 impl Drop for Lease {
     fn drop(&mut self) {
         self.slot.in_flight.fetch_sub(1, Ordering::AcqRel);
+        metrics::gauge!(names::ENGINE_IN_FLIGHT, "engine" => self.slot.kind.as_str())
+            .decrement(1.0);
     }
 }
 
@@ -257,6 +262,7 @@ impl EngineSwitch {
         };
         let slot = Arc::clone(self.slot(kind));
         slot.in_flight.fetch_add(1, Ordering::AcqRel);
+        metrics::gauge!(names::ENGINE_IN_FLIGHT, "engine" => kind.as_str()).increment(1.0);
         slot.served.fetch_add(1, Ordering::Relaxed);
         let backend: Arc<dyn GitBackend> = if sampled && canary.mode == CanaryMode::Shadow {
             Arc::new(Canary::new(

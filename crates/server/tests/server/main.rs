@@ -16,5 +16,6 @@ mod routes;
 mod schemathesis;
 mod secrets;
 mod switch;
+mod telemetry;
 mod tls;
 mod traps;
