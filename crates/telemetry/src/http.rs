@@ -159,7 +159,6 @@ fn request_span(req: &Request<Body>) -> tracing::Span {
         .unwrap_or("");
     tracing::info_span!(
         "request",
-        otel.name = tracing::field::Empty,
         otel.kind = "server",
         request_id = id,
         method = %req.method(),
@@ -303,7 +302,16 @@ impl Record {
         span.record("status", status.as_str());
         span.record("door", door);
         span.record("route", route.as_str());
-        span.record("otel.name", format!("{} {route}", self.method));
+        // The exported span's name, `GET /v1/repos/{repo}/refs` as OpenTelemetry's HTTP
+        // conventions name server spans. `otel.name` cannot do it: the span has started by
+        // now, and tracing-opentelemetry applies that field only to spans not yet started.
+        {
+            use opentelemetry::trace::TraceContextExt as _;
+            use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+            span.context()
+                .span()
+                .update_name(format!("{} {route}", self.method));
+        }
         ::metrics::histogram!(
             names::HTTP_REQUEST_DURATION,
             "door" => door,

@@ -11,6 +11,7 @@ mod hostile;
 mod http_limits;
 mod memory;
 mod openapi;
+mod otlp;
 mod protect;
 mod routes;
 mod schemathesis;
