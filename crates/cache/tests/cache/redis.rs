@@ -1,0 +1,1 @@
+//! The Redis level (filled in below).
