@@ -17,6 +17,9 @@ use crate::stats::{LevelCounters, LevelStats, WarnLimiter};
 const QUEUE_LEN: usize = 4096;
 /// Most SETs sent in one pipeline.
 const MAX_BATCH: usize = 256;
+/// How long lookups skip Redis after one failed or timed out: while Redis is down, each
+/// request would otherwise wait the whole lookup timeout before missing.
+const SKIP_AFTER_FAILURE: Duration = Duration::from_secs(1);
 /// Reconnection attempts the connection manager makes after a failure before it waits for the
 /// next command to try again.
 const RECONNECT_RETRIES: usize = 3;
@@ -35,6 +38,43 @@ pub(crate) struct RedisLevel {
     ops_tx: mpsc::Sender<RedisOp>,
     pub(crate) counters: std::sync::Arc<LevelCounters>,
     warn: std::sync::Arc<WarnLimiter>,
+    breaker: Breaker,
+}
+
+/// Remembers when Redis last failed a lookup, so lookups skip it for a while afterwards.
+#[derive(Debug)]
+struct Breaker {
+    start: tokio::time::Instant,
+    // Milliseconds since `start` until which lookups skip Redis; 0 when closed.
+    open_until_ms: std::sync::atomic::AtomicU64,
+}
+
+impl Breaker {
+    fn new() -> Self {
+        Self {
+            start: tokio::time::Instant::now(),
+            open_until_ms: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    fn is_open(&self) -> bool {
+        self.now_ms()
+            < self
+                .open_until_ms
+                .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn trip(&self) {
+        let skip = u64::try_from(SKIP_AFTER_FAILURE.as_millis()).unwrap_or(u64::MAX);
+        self.open_until_ms.store(
+            self.now_ms().saturating_add(skip),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+    }
 }
 
 impl std::fmt::Debug for RedisLevel {
@@ -91,6 +131,7 @@ impl RedisLevel {
             ops_tx,
             counters,
             warn,
+            breaker: Breaker::new(),
         })
     }
 
@@ -110,8 +151,13 @@ impl RedisLevel {
         format!("{}{channel}", self.prefix)
     }
 
-    /// A GET bounded by `timeout`; a slow or failing Redis is a miss, logged once in a while.
+    /// A GET bounded by `timeout`; a slow or failing Redis is a miss, logged once in a while,
+    /// and the lookups of the next `SKIP_AFTER_FAILURE` miss without asking it.
     pub(crate) async fn get(&self, key: &[u8]) -> Option<Bytes> {
+        if self.breaker.is_open() {
+            self.counters.miss();
+            return None;
+        }
         let mut conn = self.conn.clone();
         let full = self.entry_key(key);
         let outcome =
@@ -127,6 +173,7 @@ impl RedisLevel {
             }
             Ok(Err(error)) => {
                 self.counters.miss();
+                self.breaker.trip();
                 if self.warn.allow() {
                     tracing::warn!(%error, "redis cache lookup failed; counted as a miss");
                 }
@@ -134,6 +181,7 @@ impl RedisLevel {
             }
             Err(_) => {
                 self.counters.miss();
+                self.breaker.trip();
                 if self.warn.allow() {
                     tracing::warn!(timeout = ?self.timeout, "redis cache lookup timed out; counted as a miss");
                 }

@@ -33,7 +33,10 @@ async fn memory_hit_and_miss_are_counted() {
 async fn put_memory_is_seen_by_get_memory() {
     let cache = Cache::open(memory_only(1 << 20)).await.expect("open");
     cache.put_memory(b"refs:v7", Bytes::from_static(b"answer"));
-    assert_eq!(cache.get_memory(b"refs:v7").as_deref(), Some(&b"answer"[..]));
+    assert_eq!(
+        cache.get_memory(b"refs:v7").as_deref(),
+        Some(&b"answer"[..])
+    );
 }
 
 #[tokio::test]
@@ -47,7 +50,10 @@ async fn memory_evicts_by_bytes_of_keys_and_values() {
     let memory = memory_stats(&cache);
     let bytes = memory.bytes.expect("memory knows its size");
     let entries = memory.entries.expect("memory knows its entries");
-    assert!(bytes <= budget, "{bytes} bytes held over a budget of {budget}");
+    assert!(
+        bytes <= budget,
+        "{bytes} bytes held over a budget of {budget}"
+    );
     assert!(entries <= 19, "{entries} entries held");
     assert!(entries >= 1, "eviction emptied the cache");
     let present = (0..100_u32)
@@ -93,8 +99,14 @@ async fn measure_memory_get() {
     let per_get = started.elapsed() / rounds;
     let started = std::time::Instant::now();
     for _ in 0..rounds {
-        std::hint::black_box(cache.get(std::hint::black_box(b"blame:0123456789abcdef")).await);
+        std::hint::black_box(
+            cache
+                .get(std::hint::black_box(b"blame:0123456789abcdef"))
+                .await,
+        );
     }
     let per_async_get = started.elapsed() / rounds;
-    println!("memory get_memory: {per_get:?} per hit; get(): {per_async_get:?} per hit (debug build)");
+    println!(
+        "memory get_memory: {per_get:?} per hit; get(): {per_async_get:?} per hit (debug build)"
+    );
 }

@@ -48,7 +48,10 @@ async fn overwriting_a_key_keeps_one_entry_with_the_new_value() {
     cache.put(b"k", Bytes::from_static(b"first"));
     cache.put(b"k", Bytes::from_static(b"second, longer"));
     cache.flush().await;
-    assert_eq!(cache.get(b"k").await.as_deref(), Some(&b"second, longer"[..]));
+    assert_eq!(
+        cache.get(b"k").await.as_deref(),
+        Some(&b"second, longer"[..])
+    );
     let store = level(&cache, "store");
     assert_eq!(store.entries, Some(1));
     // 2 × key + value + 32 bytes of overhead
@@ -72,8 +75,14 @@ async fn store_hit_fills_memory() {
     .await
     .expect("reopen");
     assert_eq!(cache.get_memory(b"tree:abc"), None, "memory starts empty");
-    assert_eq!(cache.get(b"tree:abc").await.as_deref(), Some(&b"listing"[..]));
-    assert_eq!(cache.get_memory(b"tree:abc").as_deref(), Some(&b"listing"[..]));
+    assert_eq!(
+        cache.get(b"tree:abc").await.as_deref(),
+        Some(&b"listing"[..])
+    );
+    assert_eq!(
+        cache.get_memory(b"tree:abc").as_deref(),
+        Some(&b"listing"[..])
+    );
     assert_eq!(level(&cache, "store").hits, 1);
     assert_eq!(level(&cache, "memory").hits, 1);
 }
@@ -203,7 +212,9 @@ async fn store_open_elsewhere_is_an_error_and_is_not_deleted() {
     );
     assert_eq!(first.get(b"k").await.as_deref(), Some(&b"v"[..]));
     drop(first);
-    let reopened = Cache::open(store_only(&path)).await.expect("unlocked once dropped");
+    let reopened = Cache::open(store_only(&path))
+        .await
+        .expect("unlocked once dropped");
     assert_eq!(reopened.get(b"k").await.as_deref(), Some(&b"v"[..]));
 }
 
@@ -249,11 +260,16 @@ fn store_survives_kill_9_mid_write() {
     let status = child.wait().expect("reap the child");
     assert!(!status.success(), "the child was killed, not finished");
     let flushed = flushed.expect("the child flushed before it was killed (did it panic?)");
-    assert!(flushed >= 2 * KILL9_KEYS, "child stopped early at {flushed}");
+    assert!(
+        flushed >= 2 * KILL9_KEYS,
+        "child stopped early at {flushed}"
+    );
 
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
-        let cache = Cache::open(store_only(&path)).await.expect("reopen after kill -9");
+        let cache = Cache::open(store_only(&path))
+            .await
+            .expect("reopen after kill -9");
         for n in 0..KILL9_KEYS {
             let value = cache.get(&key_for(n)).await;
             assert_eq!(value, Some(value_for(n)), "key {n} after kill -9");

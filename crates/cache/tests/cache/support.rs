@@ -41,7 +41,11 @@ pub(crate) fn key_for(n: u64) -> Vec<u8> {
 }
 
 /// Polls `check` up to `tries` times, `pause` apart; true once it holds.
-pub(crate) async fn eventually(tries: u32, pause: Duration, mut check: impl AsyncFnMut() -> bool) -> bool {
+pub(crate) async fn eventually(
+    tries: u32,
+    pause: Duration,
+    mut check: impl AsyncFnMut() -> bool,
+) -> bool {
     for _ in 0..tries {
         if check().await {
             return true;
@@ -67,9 +71,16 @@ impl RedisServer {
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
+        Self::start_on(port).await
+    }
+
+    /// Starts a server on `port`, e.g. again after [`RedisServer::kill`].
+    pub(crate) async fn start_on(port: u16) -> RedisServer {
         let child = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
+            // For DEBUG SLEEP, which stalls the server in the slow-Redis test.
+            .args(["--enable-debug-command", "local"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
