@@ -42,7 +42,12 @@
 //!
 //! # Measured
 //!
-//! MEASURED
+//! Quick `Instant` loops in the tests (`measure_*`, which print and assert nothing), release
+//! build, no metrics recorder, 2 shared cores: a memory hit costs about 0.6 µs; a store hit of a
+//! 2 KiB value about 1.4 µs read inline against 12 µs read through `spawn_blocking`, which is
+//! why the store is read inline. A read of a page neither redb nor the OS has cached does block
+//! the runtime thread for one disk read. With Redis down, a lookup costs one failed attempt and
+//! then nothing for a second (20 lookups: 0.2 ms instead of 20 × the 50 ms timeout).
 //!
 //! # Example
 //!
@@ -92,7 +97,9 @@ use crate::store::StoreLevel;
 
 /// The cache: a cheap handle, clone it freely; all clones share the levels.
 ///
-/// The store's writer thread finishes (with a durable commit) when the last clone is dropped.
+/// Dropping the last clone closes the store's queue and waits for its writer thread to commit
+/// what is queued, durably, and exit, so the file is whole and unlocked afterwards; that wait
+/// is one fsync, on whichever thread drops the last clone.
 #[derive(Debug, Clone)]
 pub struct Cache {
     levels: Arc<Levels>,
@@ -123,14 +130,16 @@ impl Cache {
         // The store is opened last: opening it may repair or rebuild the file, work that is
         // wasted if Redis then fails. It is synchronous file work, so it leaves the runtime.
         let store = match config.store {
-            Some(store) => Some(
-                tokio::task::spawn_blocking(move || StoreLevel::open(&store))
+            Some(store) => {
+                let path = store.path.clone();
+                let opened = tokio::task::spawn_blocking(move || StoreLevel::open(&store))
                     .await
                     .map_err(|e| CacheError::StoreOpen {
-                        path: std::path::PathBuf::new(),
+                        path,
                         source: e.into(),
-                    })??,
-            ),
+                    })??;
+                Some(opened)
+            }
             None => None,
         };
         Ok(Cache {

@@ -106,7 +106,10 @@ async fn measure_memory_get() {
         );
     }
     let per_async_get = started.elapsed() / rounds;
-    println!(
-        "memory get_memory: {per_get:?} per hit; get(): {per_async_get:?} per hit (debug build)"
-    );
+    let build = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
+    println!("memory hit: get_memory {per_get:?}, get {per_async_get:?} ({build})");
 }
