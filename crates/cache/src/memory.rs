@@ -51,3 +51,70 @@ impl MemoryLevel {
         self.counters.snapshot(Some(entries), Some(bytes))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use metrics::{
+        Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit,
+    };
+
+    use super::*;
+
+    /// Notes which metrics are registered, as `name{label=value}`.
+    #[derive(Debug, Default)]
+    struct Registrations(Mutex<Vec<String>>);
+
+    impl Registrations {
+        fn note(&self, key: &Key) {
+            let labels: Vec<String> = key
+                .labels()
+                .map(|l| format!("{}={}", l.key(), l.value()))
+                .collect();
+            let name = format!("{}{{{}}}", key.name(), labels.join(","));
+            self.0.lock().expect("not poisoned").push(name);
+        }
+    }
+
+    impl Recorder for Registrations {
+        fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
+            self.note(key);
+            Counter::noop()
+        }
+        fn register_gauge(&self, key: &Key, _: &Metadata<'_>) -> Gauge {
+            self.note(key);
+            Gauge::noop()
+        }
+        fn register_histogram(&self, key: &Key, _: &Metadata<'_>) -> Histogram {
+            self.note(key);
+            Histogram::noop()
+        }
+    }
+
+    #[test]
+    fn hits_misses_and_sizes_are_reported_as_metrics_labelled_by_level() {
+        let recorder = Registrations::default();
+        metrics::with_local_recorder(&recorder, || {
+            let memory = MemoryLevel::new(1 << 20);
+            memory.insert(Bytes::from_static(b"k"), Bytes::from_static(b"v"));
+            assert!(memory.get(b"k").is_some());
+            assert!(memory.get(b"absent").is_none());
+        });
+        let registered = recorder.0.into_inner().expect("not poisoned");
+        for expected in [
+            "gitapi_cache_hits_total{level=memory}",
+            "gitapi_cache_misses_total{level=memory}",
+            "gitapi_cache_entries{level=memory}",
+            "gitapi_cache_bytes{level=memory}",
+        ] {
+            assert!(
+                registered.iter().any(|r| r == expected),
+                "{expected} not in {registered:?}"
+            );
+        }
+    }
+}
