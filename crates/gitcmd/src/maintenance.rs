@@ -194,8 +194,8 @@ pub fn gc(dog: &Watchdog, layout: &Layout, repo: &RepoName) -> Result<GcOutcome>
 /// commit with a changed-path Bloom filter each. Filters already in the old graph are reused,
 /// so after the first time only new commits cost a diff.
 ///
-/// Version 2 filters hash paths with bytes above 0x7f as git means to (version 1 hashed them
-/// as signed chars, and git ≥ 2.46 ignores version 1 filters for such paths).
+/// Version 2 filters hash paths with bytes above 0x7f as murmur3 means to (version 1 hashes
+/// them as signed chars, which git's documentation calls a bug).
 pub fn write_commit_graph(dog: &Watchdog, dir: &Path) -> Result<()> {
     Git::in_repo(dir, Sub::CommitGraph)
         .config("commitGraph.changedPathsVersion=2")
