@@ -44,6 +44,8 @@ pub enum Sub {
     Checkout,
     /// `git clone`.
     Clone,
+    /// `git commit-graph` (written by gc, with changed-path Bloom filters).
+    CommitGraph,
     /// `git config`.
     Config,
     /// `git count-objects`.
@@ -109,6 +111,7 @@ impl Sub {
             Self::CatFile => "cat-file",
             Self::Checkout => "checkout",
             Self::Clone => "clone",
+            Self::CommitGraph => "commit-graph",
             Self::Config => "config",
             Self::CountObjects => "count-objects",
             Self::DiffFiles => "diff-files",
@@ -149,6 +152,7 @@ impl Sub {
                 | Self::Apply
                 | Self::Branch
                 | Self::Checkout
+                | Self::CommitGraph
                 | Self::Config
                 | Self::Fetch
                 | Self::Gc

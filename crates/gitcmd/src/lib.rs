@@ -16,6 +16,9 @@
 //!   [`Process`]), or as an async stream of stdout chunks ([`Git::stream_stdout`]) that kills
 //!   the process when dropped.
 //! - [`maintenance`]: clone, mirror sync and gc, written once for both engines.
+//! - [`log`]: the log walk (`rev-list`, `log --follow`) and its output, for both engines (the
+//!   libgit2 engine for logs with a path, which git answers from the commit-graph's Bloom
+//!   filters).
 //! - [`blame`]: `git blame --porcelain` and its parser, for both engines (a blame that can be
 //!   stopped at the deadline).
 //!
@@ -33,6 +36,7 @@
 
 pub mod blame;
 mod command;
+pub mod log;
 pub mod maintenance;
 mod orphans;
 mod process;

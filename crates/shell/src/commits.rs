@@ -11,6 +11,7 @@ use gitapi_core::{
 
 use crate::refs;
 use crate::repo::Repo;
+use gitapi_gitcmd::log::Walk;
 use gitapi_gitcmd::{Sub, Value};
 
 /// Everything needed to write one commit object.
@@ -76,47 +77,21 @@ pub(crate) fn get_many(repo: &Repo, oids: &[Oid]) -> Result<Vec<Option<Commit>>>
 }
 
 /// The walk of `git log [--first-parent] [--follow] RANGE [-- PATH]` with `--skip` and `-n`:
-/// `rev-list` (or `log --follow`) prints ids as it walks; commits are read in batches through
-/// cat-file and handed to `emit` until it returns `false`.
+/// `rev-list` (or `log --follow`) prints ids as it walks ([`gitapi_gitcmd::log`], shared with
+/// the libgit2 engine); commits are read in batches through cat-file and handed to `emit`
+/// until it returns `false`.
 pub(crate) fn walk(repo: &Repo, q: &LogQuery, mut emit: impl FnMut(Commit) -> bool) -> Result<()> {
     if q.follow && q.path.is_none() {
         return Err(Error::invalid("follow needs a path"));
     }
     // Revisions are resolved here, so git only ever sees object ids.
-    let revs: Vec<String> = match &q.range {
-        RevRange::Single(r) => vec![repo.resolve_commit(r)?.to_string()],
-        RevRange::TwoDot(a, b) => {
-            let (a, b) = (repo.resolve_commit(a)?, repo.resolve_commit(b)?);
-            vec![format!("^{a}"), b.to_string()]
-        }
+    let range = match &q.range {
+        RevRange::Single(r) => Walk::Single(repo.resolve_commit(r)?),
+        RevRange::TwoDot(a, b) => Walk::TwoDot(repo.resolve_commit(a)?, repo.resolve_commit(b)?),
         RevRange::ThreeDot(a, b) => {
-            let (a, b) = (repo.resolve_commit(a)?, repo.resolve_commit(b)?);
-            vec![format!("{a}...{b}")]
+            Walk::ThreeDot(repo.resolve_commit(a)?, repo.resolve_commit(b)?)
         }
     };
-    let mut g = if q.follow {
-        repo.git(Sub::Log)
-            .flag("--follow")
-            .flag("--format=%H")
-            .flag("--no-color")
-    } else {
-        repo.git(Sub::RevList)
-    };
-    if q.first_parent {
-        g = g.flag("--first-parent");
-    }
-    if q.offset > 0 {
-        g = g.opt("--skip=", Value::Num(q.offset as u64));
-    }
-    if q.limit > 0 {
-        g = g.opt("--max-count=", Value::Num(q.limit as u64));
-    }
-    for r in revs {
-        g = g.arg(r);
-    }
-    if let Some(p) = &q.path {
-        g = g.path(p.as_str());
-    }
     let mut pending: Vec<Oid> = Vec::new();
     let mut stopped = false;
     let mut flush = |pending: &mut Vec<Oid>, stopped: &mut bool| -> Result<()> {
@@ -135,9 +110,7 @@ pub(crate) fn walk(repo: &Repo, q: &LogQuery, mut emit: impl FnMut(Commit) -> bo
         Ok(())
     };
     let mut first = true;
-    let out = g.stream_lines(&repo.inner.dog, |line| {
-        let text = String::from_utf8_lossy(line);
-        let oid = Oid::from_hex(text.trim())?;
+    gitapi_gitcmd::log::walk_ids(&repo.inner.dog, &repo.dir, range, q, |oid| {
         pending.push(oid);
         // The first commit goes out at once; then batches amortise the round trips.
         if first || pending.len() >= 64 {
@@ -146,9 +119,6 @@ pub(crate) fn walk(repo: &Repo, q: &LogQuery, mut emit: impl FnMut(Commit) -> bo
         }
         Ok(!stopped)
     })?;
-    if out.code != 0 && !stopped {
-        return Err(out.error());
-    }
     flush(&mut pending, &mut stopped)
 }
 

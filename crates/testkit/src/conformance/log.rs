@@ -277,3 +277,105 @@ pub async fn log_errors(factory: Factory) {
         ErrorKind::NotFound,
     );
 }
+
+/// A generated history with several merged side branches, renames on both sides of a merge
+/// and a directory touched now and then: what git's history simplification has to get right.
+fn merged_history_fixture(h: &Harness, name: &str) -> Fixture {
+    h.fixture(name, |w| {
+        let body =
+            |tag: &str| -> String { (1..=10).map(|i| format!("line {i} {tag}\n")).collect() };
+        w.commit(
+            "start",
+            &[
+                ("a.txt", &body("a0")),
+                ("b.txt", "b0\n"),
+                ("dir/x.txt", "x0\n"),
+            ],
+        );
+        let mut a = "a.txt".to_owned();
+        for round in 0..4 {
+            let side = format!("side{round}");
+            w.checkout_new(&side);
+            for i in 0..3 {
+                let file = format!("dir/s{round}.txt");
+                let text = format!("side {round} {i}\n");
+                w.commit(&format!("{side}: {i}"), &[(file.as_str(), text.as_str())]);
+            }
+            // A rename on the side branch, merged back below.
+            w.rename(&format!("dir/s{round}.txt"), &format!("moved/s{round}.txt"));
+            w.commit_all(&format!("{side}: move"));
+            w.checkout("main");
+            let b = format!("b{round}\n");
+            w.commit(&format!("main: b {round}"), &[("b.txt", b.as_str())]);
+            w.merge(&side, &format!("merge {side}"));
+            // A rename on main, then a change of the renamed file.
+            let to = format!("a{}.txt", round + 1);
+            w.rename(&a, &to);
+            w.commit_all(&format!("main: rename {a} to {to}"));
+            let mut text = body("a0");
+            text.push_str(&format!("round {round}\n"));
+            w.commit(
+                &format!("main: change {to}"),
+                &[(to.as_str(), text.as_str())],
+            );
+            a = to;
+        }
+    })
+}
+
+/// The object-id answers of every path query of `paths`, compared with `git log`.
+async fn assert_path_logs_match_git(h: &Harness, r: &RepoName, paths: &[&str], when: &str) {
+    for p in paths {
+        for (first_parent, limit, offset) in [(false, 0, 0), (true, 0, 0), (false, 2, 1)] {
+            let mut query = LogQuery::of(rev("main"));
+            query.path = Some(path(p));
+            query.first_parent = first_parent;
+            query.limit = limit;
+            query.offset = offset;
+            let ours = engine_log(h, r, query).await;
+            let mut args = vec![format!("--skip={offset}")];
+            if first_parent {
+                args.push("--first-parent".to_owned());
+            }
+            if limit > 0 {
+                args.push(format!("-n{limit}"));
+            }
+            args.extend(["main".to_owned(), "--".to_owned(), (*p).to_owned()]);
+            let a: Vec<&str> = args.iter().map(String::as_str).collect();
+            assert_eq!(oids(&ours), git_log(h, r, &a), "{when}: log {a:?}");
+        }
+    }
+    let mut query = LogQuery::of(rev("main"));
+    query.path = Some(path("a4.txt"));
+    query.follow = true;
+    let ours = engine_log(h, r, query).await;
+    let want = git_log(h, r, &["--follow", "main", "--", "a4.txt"]);
+    assert_eq!(oids(&ours), want, "{when}: log --follow");
+    assert!(want.len() > 4, "the file is followed across its renames");
+}
+
+/// A log with a path answers what `git log -- <path>` answers on a history with merges and
+/// renames, before gc and after it (when git reads the commit-graph's Bloom filters).
+pub async fn log_path_matches_git_before_and_after_gc(factory: Factory) {
+    let h = Harness::new(&factory);
+    let f = merged_history_fixture(&h, "merged");
+    let r = &f.repo;
+    let paths = [
+        "a.txt",
+        "a2.txt",
+        "a4.txt",
+        "b.txt",
+        "dir",
+        "dir/s1.txt",
+        "moved",
+        "moved/s3.txt",
+        "absent",
+    ];
+    assert_path_logs_match_git(&h, r, &paths, "before gc").await;
+    h.engine.gc(r).await.expect("gc");
+    assert!(
+        h.repo_dir(r).join("objects/info/commit-graph").is_file(),
+        "gc wrote a commit-graph"
+    );
+    assert_path_logs_match_git(&h, r, &paths, "after gc").await;
+}

@@ -472,6 +472,84 @@ pub async fn repo_gc_packs_loose_objects(factory: Factory) {
     assert_eq!(ours, theirs);
 }
 
+/// The chunk ids of a commit-graph file and where each starts (git's format: an 8-byte header
+/// whose 7th byte counts the chunks, then a table of 4-byte ids and 8-byte offsets).
+fn commit_graph_chunks(file: &[u8]) -> Vec<([u8; 4], usize)> {
+    assert_eq!(&file[..4], b"CGPH", "a commit-graph file");
+    let count = usize::from(file[6]);
+    (0..count)
+        .map(|i| {
+            let at = 8 + 12 * i;
+            let id: [u8; 4] = file[at..at + 4].try_into().expect("4 bytes");
+            let off: [u8; 8] = file[at + 4..at + 12].try_into().expect("8 bytes");
+            (
+                id,
+                usize::try_from(u64::from_be_bytes(off)).expect("offset fits"),
+            )
+        })
+        .collect()
+}
+
+/// `gc` leaves a commit-graph that `git commit-graph verify` accepts, with changed-path Bloom
+/// filters (the `BIDX` and `BDAT` chunks, version 2) that git's log with a path reads.
+pub async fn repo_gc_writes_bloom_filters(factory: Factory) {
+    let h = Harness::new(&factory);
+    let f = source_fixture(&h, "bloom");
+    let r = &f.repo;
+    h.engine.gc(r).await.expect("gc");
+    let graph = h.repo_dir(r).join("objects/info/commit-graph");
+    let bytes = std::fs::read(&graph).expect("gc wrote objects/info/commit-graph");
+    let chunks = commit_graph_chunks(&bytes);
+    let ids: Vec<&[u8]> = chunks.iter().map(|(id, _)| &id[..]).collect();
+    assert!(ids.contains(&&b"BIDX"[..]), "a Bloom index chunk: {ids:?}");
+    let bdat = chunks
+        .iter()
+        .find(|(id, _)| id == b"BDAT")
+        .map(|(_, off)| *off)
+        .expect("a Bloom data chunk");
+    let version = u32::from_be_bytes(bytes[bdat..bdat + 4].try_into().expect("4 bytes"));
+    assert_eq!(version, 2, "version 2 filters");
+    assert!(
+        h.git_repo_ok(r, &["commit-graph", "verify", "--no-progress"]),
+        "git commit-graph verify"
+    );
+    // Git itself uses the filters: its trace counts commits they ruled out.
+    let dir = h.repo_dir(r);
+    let out = h.git.output_with(
+        h.data_dir(),
+        &[
+            OsStr::new("--git-dir"),
+            dir.as_os_str(),
+            OsStr::new("log"),
+            OsStr::new("--format=%H"),
+            OsStr::new("main"),
+            OsStr::new("--"),
+            OsStr::new("src/lib.rs"),
+        ],
+        &[("GIT_TRACE2_PERF", OsStr::new("1"))],
+        None,
+    );
+    let trace = String::from_utf8_lossy(&out.stderr);
+    let ruled_out = trace
+        .split("\"definitely_not\":")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse::<u64>().ok());
+    assert!(
+        ruled_out.is_some_and(|n| n > 0),
+        "git log -- path reads the Bloom filters: {trace}"
+    );
+    // A second gc keeps them.
+    h.engine.gc(r).await.expect("second gc");
+    let bytes = std::fs::read(&graph).expect("commit-graph after a second gc");
+    assert!(
+        commit_graph_chunks(&bytes)
+            .iter()
+            .any(|(id, _)| id == b"BDAT"),
+        "a second gc keeps the filters"
+    );
+}
+
 /// `config_get`/`config_set`/`config_list` on allow-listed keys agree with `git config`.
 pub async fn repo_config_get_set_list(factory: Factory) {
     let h = Harness::new(&factory);
