@@ -212,7 +212,7 @@ impl GitBackend for Git2Backend {
                 .with_repo(&name, move |inner, g| {
                     let answer =
                         |r: Result<()>| first_for_walk.lock().take().map(|f| f.send(r)).is_some();
-                    let out = commits::walk(&inner.dog, g, &query, |c| {
+                    let out = commits::walk(&inner.dog, &inner.trees, g, &query, |c| {
                         answer(Ok(()));
                         tx.blocking_send(Ok(c)).is_ok()
                     });
