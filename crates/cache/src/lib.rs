@@ -95,6 +95,15 @@ use crate::memory::MemoryLevel;
 use crate::remote::RedisLevel;
 use crate::store::StoreLevel;
 
+/// The largest value kept in memory. A larger answer (a diff of big files) would hold its
+/// megabytes in the server's resident memory long after the request that made it; it is kept
+/// in the store and Redis instead, where a hit costs a read but nothing stays resident.
+pub const MAX_MEMORY_ENTRY_BYTES: usize = 1 << 20;
+
+/// The largest value kept at all: computing an answer this large again costs little next to
+/// writing, storing and reading it back, and it would crowd out many small answers.
+pub const MAX_ENTRY_BYTES: usize = 8 << 20;
+
 /// The cache: a cheap handle, clone it freely; all clones share the levels.
 ///
 /// Dropping the last clone closes the store's queue and waits for its writer thread to commit
@@ -151,6 +160,29 @@ impl Cache {
         })
     }
 
+    /// A cache with the memory level only, of `bytes` (none when 0): needs no runtime and no
+    /// file, for services built without a configured cache (tests, embedding programs).
+    pub fn memory(bytes: u64) -> Cache {
+        Cache {
+            levels: Arc::new(Levels {
+                memory: (bytes > 0).then(|| MemoryLevel::new(bytes)),
+                store: None,
+                redis: None,
+            }),
+        }
+    }
+
+    /// Whether Redis is configured: then counters and events are shared with other nodes.
+    pub fn is_shared(&self) -> bool {
+        self.levels.redis.is_some()
+    }
+
+    /// Whether any level is on.
+    pub fn is_enabled(&self) -> bool {
+        let l = &*self.levels;
+        l.memory.is_some() || l.store.is_some() || l.redis.is_some()
+    }
+
     /// A cache with no levels: every get misses, put does nothing.
     pub fn disabled() -> Cache {
         Cache {
@@ -204,6 +236,9 @@ impl Cache {
     /// background queues (a write that does not fit in a full queue is dropped and counted).
     pub fn put(&self, key: &[u8], value: Bytes) {
         let levels = &*self.levels;
+        if value.len() > MAX_ENTRY_BYTES {
+            return;
+        }
         let key = Bytes::copy_from_slice(key);
         if let Some(redis) = &levels.redis {
             redis.put(&key, value.clone());

@@ -36,7 +36,12 @@ impl MemoryLevel {
         found
     }
 
+    /// Keeps `value` unless it is over [`crate::MAX_MEMORY_ENTRY_BYTES`] (then the lower
+    /// levels alone keep it, and a hit there does not bring it up here either).
     pub(crate) fn insert(&self, key: Bytes, value: Bytes) {
+        if value.len() > crate::MAX_MEMORY_ENTRY_BYTES {
+            return;
+        }
         self.entries.insert(key, value);
         // Both are plain reads of moka's counters, so the gauges stay current at no real cost.
         self.counters

@@ -26,6 +26,12 @@
 //! replay = 1024               # events kept for subscribers that resume with Last-Event-ID
 //! heartbeat_secs = 15         # an idle event stream's heartbeat
 //!
+//! [cache]
+//! memory_bytes = 268435456    # answers kept in memory (0: off)
+//! store = true                # the persistent store, <data_dir>/state/cache.redb by default
+//! store_bytes = 1073741824
+//! # redis_url = "redis://127.0.0.1:6379"   # shared by several nodes; carries ref versions
+//!
 //! [telemetry]
 //! log_format = "text"         # or "json": one object per line, with the request's span
 //! metrics = "admin"           # GET /metrics: "admin" (open when no token is configured), "open", "off"
@@ -154,7 +160,21 @@ struct FileConfig {
     #[serde(default)]
     telemetry: TelemetrySection,
     #[serde(default)]
+    cache: CacheSection,
+    #[serde(default)]
     tokens: Vec<TokenSection>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CacheSection {
+    memory_bytes: Option<u64>,
+    store: Option<bool>,
+    store_path: Option<PathBuf>,
+    store_bytes: Option<u64>,
+    redis_url: Option<String>,
+    redis_ttl_secs: Option<u64>,
+    redis_prefix: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -283,6 +303,52 @@ pub struct Config {
     pub telemetry: gitapi_telemetry::TelemetryConfig,
     /// Who may read `GET /metrics`.
     pub metrics: MetricsAccess,
+    /// The answer cache's levels (`[cache]`).
+    pub cache: CacheSettings,
+}
+
+/// The answer cache's levels (`[cache]`); sizes in bytes, 0 or `false` turns a level off.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheSettings {
+    /// The memory level.
+    pub memory_bytes: u64,
+    /// Whether the persistent store is on.
+    pub store: bool,
+    /// The store's file; `<data_dir>/state/cache.redb` when `None`.
+    pub store_path: Option<PathBuf>,
+    /// The store's size bound.
+    pub store_bytes: u64,
+    /// Redis, shared by the nodes of one deployment: its URL, entries' lifetime and key prefix.
+    pub redis: Option<gitapi_cache::RedisConfig>,
+}
+
+impl Default for CacheSettings {
+    fn default() -> Self {
+        Self {
+            memory_bytes: 256 << 20,
+            store: true,
+            store_path: None,
+            store_bytes: 1 << 30,
+            redis: None,
+        }
+    }
+}
+
+impl CacheSettings {
+    /// The cache configuration for a server on `data_dir`.
+    pub fn cache_config(&self, data_dir: &std::path::Path) -> gitapi_cache::CacheConfig {
+        gitapi_cache::CacheConfig {
+            memory_bytes: self.memory_bytes,
+            store: self.store.then(|| gitapi_cache::StoreConfig {
+                path: self
+                    .store_path
+                    .clone()
+                    .unwrap_or_else(|| data_dir.join("state").join("cache.redb")),
+                max_bytes: self.store_bytes,
+            }),
+            redis: self.redis.clone(),
+        }
+    }
 }
 
 /// Who may read `GET /metrics` (`[telemetry] metrics`). Its labels hold no repository names,
@@ -311,6 +377,7 @@ impl Config {
             tls: None,
             telemetry: gitapi_telemetry::TelemetryConfig::default(),
             metrics: MetricsAccess::default(),
+            cache: CacheSettings::default(),
         }
     }
 
@@ -404,6 +471,7 @@ impl Config {
             c.service.tokens.push(token(t)?);
         }
         apply_telemetry(&mut c, &file.telemetry)?;
+        apply_cache(&mut c.cache, &file.cache)?;
 
         // The environment.
         let get = |k: &str| env.get(k).map(String::as_str);
@@ -534,6 +602,48 @@ impl Config {
         }
         Ok(())
     }
+}
+
+fn apply_cache(c: &mut CacheSettings, s: &CacheSection) -> Result<(), ConfigError> {
+    if let Some(n) = s.memory_bytes {
+        c.memory_bytes = n;
+    }
+    if let Some(b) = s.store {
+        c.store = b;
+    }
+    if let Some(p) = &s.store_path {
+        c.store_path = Some(p.clone());
+    }
+    if let Some(n) = s.store_bytes {
+        c.store_bytes = n;
+    }
+    match &s.redis_url {
+        Some(url) => {
+            if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+                return Err(invalid("cache.redis_url", url, "expected a redis:// URL"));
+            }
+            let mut redis = gitapi_cache::RedisConfig::new(url.clone());
+            if let Some(t) = s.redis_ttl_secs {
+                if t == 0 {
+                    return Err(invalid("cache.redis_ttl_secs", "0", "must be above 0"));
+                }
+                redis.ttl = Duration::from_secs(t);
+            }
+            if let Some(p) = &s.redis_prefix {
+                redis.prefix = p.clone();
+            }
+            c.redis = Some(redis);
+        }
+        None if s.redis_ttl_secs.is_some() || s.redis_prefix.is_some() => {
+            return Err(invalid(
+                "cache.redis_url",
+                "",
+                "redis_ttl_secs and redis_prefix need redis_url",
+            ));
+        }
+        None => {}
+    }
+    Ok(())
 }
 
 fn apply_telemetry(c: &mut Config, s: &TelemetrySection) -> Result<(), ConfigError> {

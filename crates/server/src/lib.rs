@@ -143,6 +143,13 @@ pub enum ServeError {
         #[source]
         source: std::io::Error,
     },
+    /// The answer cache could not be opened.
+    #[error("opening the answer cache failed")]
+    Cache {
+        /// Why.
+        #[source]
+        source: gitapi_cache::CacheError,
+    },
     /// The data directory could not be created.
     #[error("creating the data directory {path:?} failed")]
     DataDir {
@@ -178,8 +185,26 @@ pub enum ServeError {
     Config(#[from] config::ConfigError),
 }
 
-/// Opens the configured engine and the service over it.
+/// Opens the configured engine and the service over it, with a memory-only answer cache of
+/// the configured size ([`open_service`] opens every configured level).
 pub fn build_service(config: &Config) -> RepoService {
+    build_service_with(
+        config,
+        gitapi_cache::Cache::memory(config.cache.memory_bytes),
+    )
+}
+
+/// Opens the configured cache levels (the store under the data directory, Redis) and the
+/// service over them. A store that another process holds or that cannot be made stops the
+/// start; an unreadable one is rebuilt (with a log line).
+pub async fn open_service(config: &Config) -> Result<RepoService, ServeError> {
+    let cache = gitapi_cache::Cache::open(config.cache.cache_config(&config.service.data_dir))
+        .await
+        .map_err(|source| ServeError::Cache { source })?;
+    Ok(build_service_with(config, cache))
+}
+
+fn build_service_with(config: &Config, cache: gitapi_cache::Cache) -> RepoService {
     let policy = ClonePolicy {
         allow_local: config.service.allow_local_clone,
     };
@@ -197,7 +222,9 @@ pub fn build_service(config: &Config) -> RepoService {
         config.engine,
         config.canary,
     );
-    RepoService::new(config.service.clone(), Arc::new(switch))
+    RepoService::builder(config.service.clone(), Arc::new(switch))
+        .cache(cache)
+        .build()
 }
 
 /// Applies what can change while serving (the engine and the canary) from a configuration read
@@ -367,7 +394,7 @@ pub async fn run_in(
         .map(tls_acceptor)
         .transpose()
         .map_err(|source| ServeError::Tls { source })?;
-    let svc = build_service(&config);
+    let svc = open_service(&config).await?;
     if svc.is_open() {
         tracing::warn!(
             "no token is configured: open local mode, every caller may do everything; \
@@ -385,6 +412,7 @@ pub async fn run_in(
         spawn_reloader(svc.clone(), source);
     }
     let (router, grpc) = compose(svc.clone(), config.metrics).await;
+    let cache_owner = svc.clone();
     let shutdown = async move {
         shutdown.await;
         // Event streams of every door end, so idle subscribers do not hold up the drain.
@@ -395,6 +423,8 @@ pub async fn run_in(
     let served = serve_tls_with(listener, router, shutdown, config.http, tls)
         .await
         .map_err(ServeError::from);
+    // What the cache's store and Redis queues still hold is written before the process ends.
+    cache_owner.flush_cache().await;
     // Only a stop that let in-flight requests finish is clean.
     if served.is_ok() {
         dir.close();

@@ -129,6 +129,7 @@ pub(crate) struct Op {
     events: EventBus,
     observers: Arc<[Arc<dyn Observer>]>,
     locks: Arc<crate::locks::RepoLocks>,
+    answers: Arc<crate::answers::Answers>,
     guard: RepoGuard,
 }
 
@@ -264,6 +265,7 @@ impl RepoService {
             events: self.events().clone(),
             observers: self.observers(),
             locks: Arc::clone(locks),
+            answers: Arc::clone(self.answers()),
             guard,
         })
     }
@@ -288,6 +290,11 @@ impl Op {
         self.lock_wait += asked.elapsed();
         self.guard = RepoGuard::Exclusive(guard);
         Ok(())
+    }
+
+    /// The operation's name.
+    pub(crate) fn name(&self) -> &'static str {
+        self.name
     }
 
     /// The operation's deadline.
@@ -326,6 +333,8 @@ impl Op {
         let out = self.run(fut).await;
         if out.is_ok() {
             self.landed.store(true, Ordering::Release);
+            // Before the answer leaves: a read after it (on any node) resolves anew.
+            self.answers.bump(&self.repo).await;
         }
         out
     }
@@ -378,6 +387,11 @@ impl Op {
 
 impl Drop for Op {
     fn drop(&mut self) {
+        if self.kind != OpKind::Read {
+            // Every write, even one that failed or did not use `commit`, may have moved a
+            // ref: this node's resolutions of the repository are dropped.
+            self.answers.bump_local(&self.repo);
+        }
         let outcome = *self
             .outcome
             .get_mut()

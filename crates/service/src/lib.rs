@@ -35,6 +35,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod answers;
 pub mod auth;
 pub mod config;
 pub mod context;
@@ -61,7 +62,7 @@ pub use ops::transport::{
 pub use ops::{LIVE_BUFFER, LiveBlameQuery, LiveLogQuery, LiveUpdate, RepoSource};
 pub use protect::{ProtectionRule, Protections, RefPattern};
 pub use remote::{ResolveFuture, Resolver, check_remote, system_resolver};
-pub use service::{RepoService, ServiceBuilder};
+pub use service::{DEFAULT_MEMORY_CACHE_BYTES, RepoService, ServiceBuilder};
 // The engine switch's vocabulary, so doors can show and change it without depending on the
 // switch itself.
 pub use gitapi_switch::{CanaryConfig, CanaryMode, EngineKind, SwitchStatus};

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use gitapi_core::{Error, ErrorKind, Layout, RepoName, Result};
 use gitapi_switch::{CanaryConfig, EngineKind, EngineSwitch, Lease, SwitchStatus};
 
+use crate::answers::Answers;
 use crate::auth::{Authenticator, Principal, Scope};
 use crate::config::{Limits, ServiceConfig};
 use crate::context::CallContext;
@@ -43,6 +44,7 @@ struct Inner {
     /// Kills the service's own git processes (pack transfers) at their deadline.
     dog: gitapi_gitcmd::Watchdog,
     slots: TransferSlots,
+    answers: Arc<Answers>,
 }
 
 impl std::fmt::Debug for RepoService {
@@ -79,6 +81,7 @@ impl RepoService {
             switch,
             resolver: None,
             observers: Vec::new(),
+            cache: None,
         }
     }
 
@@ -221,7 +224,24 @@ impl RepoService {
     pub(crate) fn slots(&self) -> &TransferSlots {
         &self.inner.slots
     }
+
+    pub(crate) fn answers(&self) -> &Arc<Answers> {
+        &self.inner.answers
+    }
+
+    /// The cache's levels with their hits and misses (for the operator and the benchmarks).
+    pub fn cache_stats(&self) -> Vec<gitapi_cache::LevelStats> {
+        self.inner.answers.cache().stats()
+    }
+
+    /// Waits until the cache's queued writes (store, Redis) are done.
+    pub async fn flush_cache(&self) {
+        self.inner.answers.cache().flush().await;
+    }
 }
+
+/// The memory a service built without [`ServiceBuilder::cache`] gives its answer cache.
+pub const DEFAULT_MEMORY_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Builds a [`RepoService`] with optional parts.
 pub struct ServiceBuilder {
@@ -229,6 +249,7 @@ pub struct ServiceBuilder {
     switch: Arc<EngineSwitch>,
     resolver: Option<Resolver>,
     observers: Vec<Arc<dyn Observer>>,
+    cache: Option<gitapi_cache::Cache>,
 }
 
 impl std::fmt::Debug for ServiceBuilder {
@@ -253,6 +274,13 @@ impl ServiceBuilder {
         self
     }
 
+    /// Answers reads from `cache` (see `answers`); without it, a memory cache of
+    /// [`DEFAULT_MEMORY_CACHE_BYTES`]. [`gitapi_cache::Cache::disabled`] turns caching off.
+    pub fn cache(mut self, cache: gitapi_cache::Cache) -> Self {
+        self.cache = Some(cache);
+        self
+    }
+
     /// The service.
     pub fn build(self) -> RepoService {
         let layout = Layout::new(self.config.data_dir.clone());
@@ -274,6 +302,11 @@ impl ServiceBuilder {
                 observers: self.observers.into(),
                 dog: gitapi_gitcmd::Watchdog::new(),
                 slots,
+                answers: Arc::new(Answers::new(
+                    self.cache
+                        .unwrap_or_else(|| gitapi_cache::Cache::memory(DEFAULT_MEMORY_CACHE_BYTES)),
+                    layout.clone(),
+                )),
                 layout,
                 config: self.config,
             }),

@@ -78,6 +78,19 @@ fn describe() {
         "Operations holding an engine lease, by engine"
     );
     describe_counter!(names::CACHE_HITS, "Cache lookups answered, by level");
+    describe_counter!(
+        names::CACHE_WRITES_DROPPED,
+        "Cache writes dropped because a level's queue was full, by level"
+    );
+    describe_gauge!(
+        names::CACHE_BYTES,
+        Unit::Bytes,
+        "Bytes of keys and values a cache level holds, by level"
+    );
+    describe_gauge!(
+        names::CACHE_ENTRIES,
+        "Entries a cache level holds, by level"
+    );
     describe_counter!(names::CACHE_MISSES, "Cache lookups not answered, by level");
     describe_counter!(
         names::CANARY_SAMPLES,

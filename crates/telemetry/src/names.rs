@@ -20,6 +20,12 @@ pub const ENGINE_IN_FLIGHT: &str = "gitapi_engine_in_flight_operations";
 pub const CACHE_HITS: &str = "gitapi_cache_hits_total";
 /// Counter: cache lookups a level could not answer. Labels: `level`.
 pub const CACHE_MISSES: &str = "gitapi_cache_misses_total";
+/// Counter: writes a level's full queue dropped. Labels: `level`.
+pub const CACHE_WRITES_DROPPED: &str = "gitapi_cache_writes_dropped_total";
+/// Gauge: bytes a level holds (keys and values). Labels: `level`.
+pub const CACHE_BYTES: &str = "gitapi_cache_bytes";
+/// Gauge: entries a level holds. Labels: `level`.
+pub const CACHE_ENTRIES: &str = "gitapi_cache_entries";
 
 /// Counter: read answers compared by the canary. Labels: `op`.
 pub const CANARY_SAMPLES: &str = "gitapi_canary_samples_total";

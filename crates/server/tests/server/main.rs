@@ -7,6 +7,8 @@ mod common;
 
 mod auth;
 mod binary;
+mod cache;
+mod cache_crash;
 mod hostile;
 mod http_limits;
 mod memory;

@@ -16,7 +16,9 @@ impl RepoService {
     /// One commit.
     pub async fn get_commit(&self, cx: &CallContext, repo: &RepoName, rev: &Rev) -> Result<Commit> {
         let op = self.read(cx, "get_commit", repo).await?;
-        let out = op.run(op.e.get_commit(repo, rev)).await;
+        let out = self
+            .cached(&op, repo, rev, &[rev], op.run(op.e.get_commit(repo, rev)))
+            .await;
         op.finish(out)
     }
 
@@ -44,9 +46,12 @@ impl RepoService {
     ) -> Result<Vec<Commit>> {
         let query = self.capped(query)?;
         let op = self.read(cx, "log", repo).await?;
-        let out = op
-            .run(async { op.e.log(repo, query).await?.try_collect().await })
-            .await;
+        let revs: Vec<&Rev> = match &query.range {
+            RevRange::Single(r) => vec![r],
+            RevRange::TwoDot(a, b) | RevRange::ThreeDot(a, b) => vec![a, b],
+        };
+        let walk = op.run(async { op.e.log(repo, query.clone()).await?.try_collect().await });
+        let out = self.cached(&op, repo, &query, &revs, walk).await;
         op.finish(out)
     }
 

@@ -19,7 +19,7 @@ impl RepoService {
         page: &PageRequest,
     ) -> Result<Page<TreeEntry>> {
         let op = self.read(cx, "list_tree", repo).await?;
-        let out = op.run(op.e.list_tree(repo, query)).await;
+        let out = self.cached_tree(&op, repo, query).await;
         op.finish(out.and_then(|all| cursor::page_by_offset(all, page)))
     }
 
@@ -33,8 +33,26 @@ impl RepoService {
         query: ListTree,
     ) -> Result<Vec<TreeEntry>> {
         let op = self.read(cx, "list_tree_all", repo).await?;
-        let out = op.run(op.e.list_tree(repo, query)).await;
+        let out = self.cached_tree(&op, repo, query).await;
         op.finish(out)
+    }
+
+    /// A whole listing, from the cache when the tree-ish resolved to an id it holds (one
+    /// entry serves every page and both operations).
+    async fn cached_tree(
+        &self,
+        op: &crate::funnel::Op,
+        repo: &RepoName,
+        query: ListTree,
+    ) -> Result<Vec<TreeEntry>> {
+        self.cached(
+            op,
+            repo,
+            &query,
+            &[&query.rev],
+            op.run(op.e.list_tree(repo, query.clone())),
+        )
+        .await
     }
 
     /// A blob's id, size and mode, without reading its content (enough to answer `304`).

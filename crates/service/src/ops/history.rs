@@ -25,7 +25,16 @@ impl RepoService {
             let out = self.unmade_default_diff(&op, repo, &ws, req).await;
             return op.finish(out);
         }
-        let out = op.run(op.e.diff(repo, req)).await;
+        let DiffSpec::Commits { from, to } = &req.spec else {
+            let out = op.run(op.e.diff(repo, req)).await;
+            return op.finish(out);
+        };
+        // Between two tree-ishes: fixed by the ids they resolve to.
+        let mut revs = vec![to];
+        revs.extend(from.as_ref());
+        let out = self
+            .cached(&op, repo, &req, &revs, op.run(op.e.diff(repo, req.clone())))
+            .await;
         op.finish(out)
     }
 
@@ -75,7 +84,10 @@ impl RepoService {
     pub async fn diff_by_id(&self, cx: &CallContext, repo: &RepoName, id: &DiffId) -> Result<Diff> {
         id.decode()?;
         let op = self.read(cx, "diff_by_id", repo).await?;
-        let out = op.run(op.e.diff_by_id(repo, id)).await;
+        // The id holds object ids only: nothing to resolve.
+        let out = self
+            .cached(&op, repo, id, &[], op.run(op.e.diff_by_id(repo, id)))
+            .await;
         op.finish(out)
     }
 
@@ -87,7 +99,15 @@ impl RepoService {
         query: BlameQuery,
     ) -> Result<Vec<BlameHunk>> {
         let op = self.read(cx, "blame", repo).await?;
-        let out = op.run(op.e.blame(repo, query)).await;
+        let out = self
+            .cached(
+                &op,
+                repo,
+                &query,
+                &[&query.rev],
+                op.run(op.e.blame(repo, query.clone())),
+            )
+            .await;
         op.finish(out)
     }
 

@@ -1,0 +1,293 @@
+//! The answer cache never serves a stale answer: writes through REST and pushes through
+//! Smart HTTP are interleaved with reads that the cache answers (each read is asked twice, the
+//! second time from the cache), and every answer is checked against git run on the repository.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use gitapi_cache::{Cache, CacheConfig, StoreConfig};
+use gitapi_server::MetricsAccess;
+use gitapi_service::{RepoService, ServiceConfig};
+use gitapi_switch::{CanaryConfig, EngineKind, EngineSwitch};
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .current_dir(dir)
+        .args(args)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GIT_ALLOW_PROTOCOL", "http")
+        .env("GIT_AUTHOR_NAME", "P U Sher")
+        .env("GIT_AUTHOR_EMAIL", "pusher@example.com")
+        .env("GIT_COMMITTER_NAME", "P U Sher")
+        .env("GIT_COMMITTER_EMAIL", "pusher@example.com")
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn lines(s: &str) -> Vec<String> {
+    s.lines().map(str::to_owned).collect()
+}
+
+/// The array of a listing answer (a page's `items`, or the answer itself).
+fn items(v: &Value) -> Vec<Value> {
+    v.get("items")
+        .and_then(Value::as_array)
+        .or_else(|| v.as_array())
+        .cloned()
+        .unwrap_or_default()
+}
+
+struct Server {
+    base: String,
+    client: reqwest::Client,
+    bare: PathBuf,
+    svc: RepoService,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Server {
+    /// GET twice: the second answer comes from the cache and must equal the first.
+    async fn get_twice(&self, path: &str) -> Value {
+        let mut answers = Vec::new();
+        for _ in 0..2 {
+            let res = self
+                .client
+                .get(format!("{}{path}", self.base))
+                .send()
+                .await
+                .expect("GET");
+            assert_eq!(res.status(), 200, "{path}");
+            answers.push(res.json::<Value>().await.expect("json"));
+        }
+        assert_eq!(answers[0], answers[1], "{path}: a repeated read changed");
+        answers.swap_remove(0)
+    }
+
+    async fn commit(&self, path: &str, content: &str, message: &str) {
+        use base64::Engine as _;
+        let mut body = serde_json::json!({
+            "branch": "main",
+            "actions": [{"action": "put", "path": path,
+                "content": base64::engine::general_purpose::STANDARD.encode(content)}],
+            "message": message,
+            "author": {"name": "A U Thor", "email": "author@example.com", "time": 1700000000, "offsetMinutes": 0},
+        });
+        if message == "first" {
+            // The branch is born: its expected tip is "none".
+            body["expectedTip"] = Value::String(crate::common::ZERO.to_owned());
+        }
+        let res = self
+            .client
+            .post(format!("{}/v1/repos/r/commits", self.base))
+            .json(&body)
+            .send()
+            .await
+            .expect("commit");
+        assert_eq!(res.status(), 201, "{:?}", res.text().await);
+    }
+
+    /// Every cached read of `main`, checked against git.
+    async fn check_reads(&self, step: usize) {
+        let bare = &self.bare;
+        let head = git(bare, &["rev-parse", "main"]).trim().to_owned();
+        let c = self.get_twice("/v1/repos/r/commits/main").await;
+        assert_eq!(c["oid"], head, "step {step}: commit of main");
+
+        let log = self
+            .get_twice("/v1/repos/r/commits?range=main&path=a.txt&limit=1000")
+            .await;
+        let got: Vec<String> = items(&log)
+            .iter()
+            .map(|c| c["oid"].as_str().unwrap_or("").to_owned())
+            .collect();
+        let want = lines(&git(bare, &["log", "--format=%H", "main", "--", "a.txt"]));
+        assert_eq!(got, want, "step {step}: log of a.txt");
+
+        let tree = self
+            .get_twice("/v1/repos/r/files?rev=main&recursive=true&limit=1000")
+            .await;
+        let got: Vec<String> = items(&tree)
+            .iter()
+            .map(|e| {
+                format!(
+                    "{} {}",
+                    e["oid"].as_str().unwrap_or(""),
+                    e["path"].as_str().unwrap_or("")
+                )
+            })
+            .collect();
+        let want: Vec<String> = git(bare, &["ls-tree", "-r", "main"])
+            .lines()
+            .filter_map(|l| {
+                let (meta, path) = l.split_once('\t')?;
+                Some(format!("{} {path}", meta.split(' ').nth(2)?))
+            })
+            .collect();
+        assert_eq!(got, want, "step {step}: recursive listing");
+
+        let blame = self
+            .get_twice("/v1/repos/r/blame?path=a.txt&rev=main")
+            .await;
+        let mut got = Vec::new();
+        for h in items(&blame) {
+            for _ in 0..h["lines"].as_u64().unwrap_or(0) {
+                got.push(h["commit"].as_str().unwrap_or("").to_owned());
+            }
+        }
+        // One header per final line, each starting with the full commit id.
+        let want: Vec<String> = git(bare, &["blame", "--line-porcelain", "main", "--", "a.txt"])
+            .lines()
+            .filter_map(|l| {
+                let id = l.split(' ').next()?;
+                (id.len() == 40 && id.bytes().all(|b| b.is_ascii_hexdigit())).then(|| id.to_owned())
+            })
+            .collect();
+        assert_eq!(got, want, "step {step}: blame of a.txt");
+
+        if git(bare, &["rev-list", "--count", "main"]).trim() != "1" {
+            let diff = self.get_twice("/v1/repos/r/diff?from=main~1&to=main").await;
+            let got: Vec<String> = diff["files"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .iter()
+                .map(|f| {
+                    f["newPath"]
+                        .as_str()
+                        .or(f["oldPath"].as_str())
+                        .unwrap_or("")
+                        .to_owned()
+                })
+                .collect();
+            let want = lines(&git(bare, &["diff", "--name-only", "main~1", "main"]));
+            assert_eq!(got, want, "step {step}: diff main~1..main");
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+async fn serve(data: &Path, cache: Cache) -> Server {
+    let switch = EngineSwitch::new(
+        Arc::new(gitapi_git2::Git2Backend::new(gitapi_git2::Config::new(
+            data,
+        ))),
+        Arc::new(gitapi_shell::ShellBackend::new(gitapi_shell::Config::new(
+            data,
+        ))),
+        EngineKind::Libgit2,
+        CanaryConfig::default(),
+    );
+    let svc = RepoService::builder(ServiceConfig::new(data), Arc::new(switch))
+        .cache(cache)
+        .build();
+    let (router, _grpc) = gitapi_server::compose(svc.clone(), MetricsAccess::Open).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!(
+        "http://127.0.0.1:{}",
+        listener.local_addr().expect("addr").port()
+    );
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(gitapi_server::serve(listener, router, async {
+        let _ = stopped.await;
+    }));
+    Server {
+        base,
+        client: crate::common::http_client().build().expect("client"),
+        bare: data.join("repos/r.git"),
+        svc,
+        stop: Some(stop),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cached_reads_agree_with_git_across_rest_writes_and_pushes() {
+    let data = tempfile::tempdir().expect("temp");
+    let cache = Cache::open(CacheConfig {
+        memory_bytes: 16 << 20,
+        store: Some(StoreConfig::new(data.path().join("state/cache.redb"))),
+        redis: None,
+    })
+    .await
+    .expect("cache");
+    let server = serve(data.path(), cache).await;
+    let res = server
+        .client
+        .post(format!("{}/v1/repos", server.base))
+        .json(&serde_json::json!({"name": "r"}))
+        .send()
+        .await
+        .expect("create");
+    assert_eq!(res.status(), 201);
+    server.commit("a.txt", "one\n", "first").await;
+    server.check_reads(0).await;
+
+    let work = tempfile::tempdir().expect("temp");
+    git(
+        work.path(),
+        &["clone", "-q", &format!("{}/r.git", server.base), "c"],
+    );
+    let clone = work.path().join("c");
+    let mut text = String::from("one\n");
+    for step in 1..=12 {
+        match step % 3 {
+            // A REST commit that changes a.txt.
+            0 => {
+                text.push_str(&format!("rest {step}\n"));
+                server.commit("a.txt", &text, &format!("rest {step}")).await;
+            }
+            // A push that changes a.txt (and a file in a directory).
+            1 => {
+                git(&clone, &["pull", "-q", "--rebase", "origin", "main"]);
+                text = std::fs::read_to_string(clone.join("a.txt")).expect("a.txt");
+                text.insert_str(0, &format!("push {step}\n"));
+                std::fs::write(clone.join("a.txt"), &text).expect("write");
+                std::fs::create_dir_all(clone.join("d")).expect("mkdir");
+                std::fs::write(clone.join(format!("d/{step}.txt")), "x\n").expect("write");
+                git(&clone, &["add", "-A"]);
+                git(&clone, &["commit", "-q", "-m", &format!("push {step}")]);
+                git(&clone, &["push", "-q", "origin", "HEAD:main"]);
+            }
+            // A REST commit that leaves a.txt alone: the log of a.txt keeps its answer.
+            _ => {
+                server
+                    .commit(&format!("b{step}.txt"), "b\n", &format!("b {step}"))
+                    .await
+            }
+        }
+        server.check_reads(step).await;
+    }
+    // Every second read of each step came from memory.
+    let stats = server.svc.cache_stats();
+    let memory = stats
+        .iter()
+        .find(|l| l.name == "memory")
+        .expect("memory level");
+    assert!(memory.hits >= 13 * 5, "{stats:?}");
+    // And every answer reached the store.
+    server.svc.flush_cache().await;
+    let store = stats
+        .iter()
+        .find(|l| l.name == "store")
+        .expect("store level");
+    assert!(store.misses >= 13 * 4, "{stats:?}");
+}
