@@ -7,6 +7,7 @@ mod common;
 
 mod auth;
 mod binary;
+mod etags;
 mod hostile;
 mod http_limits;
 mod memory;
