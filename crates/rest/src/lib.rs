@@ -32,6 +32,7 @@ use utoipa_axum::routes;
 use gitapi_core::{Error, ErrorKind};
 use gitapi_service::RepoService;
 
+mod caching;
 pub mod error;
 pub mod extract;
 mod routes;
@@ -91,6 +92,12 @@ fn finish_openapi(mut doc: OpenApi) -> OpenApi {
     let errors = error_responses();
     let paths = std::mem::take(&mut doc.paths.paths);
     for (path, mut item) in paths {
+        // The cached reads document their ETag, Cache-Control and 304 (one step for all).
+        if let Some(get) = item.get.as_mut()
+            && caching::cached_read(&path).is_some()
+        {
+            caching::describe(get);
+        }
         for op in [
             &mut item.get,
             &mut item.put,
@@ -245,7 +252,9 @@ pub fn app(svc: RepoService) -> Router {
         openapi: Arc::new(openapi),
     };
     api.with_state(state)
-        // A route layer runs after routing, so it sees the route template.
+        // Route layers run after routing, so they see the route template. The cache layer acts
+        // on the GET routes of `caching::CACHED_READS` only.
+        .route_layer(middleware::from_fn(caching::cache_reads))
         .route_layer(middleware::from_fn(log_request))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -2,7 +2,7 @@
 //! workspace's work tree.
 
 use axum::extract::{OriginalUri, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -13,6 +13,7 @@ use utoipa_axum::routes;
 use gitapi_core::{BlobRef, Error, FileMode, ListTree, Oid, Page, TreeEntry};
 
 use super::{PageQuery, Paged, de, no_content, repo, repo_path, rev, workspace};
+use crate::caching::none_match;
 use crate::error::ApiResult;
 use crate::extract::{Caller, Json, Path, Query, RawBody};
 use crate::state::AppState;
@@ -107,17 +108,8 @@ fn content_type(path: Option<&str>) -> &'static str {
     }
 }
 
-fn etag_matches(headers: &HeaderMap, etag: &str) -> bool {
-    headers
-        .get_all(IF_NONE_MATCH)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|t| t.trim().trim_start_matches("W/"))
-        .any(|t| t == etag || t == "*")
-}
-
-/// Raw file content. `ETag` is the blob id; `If-None-Match` with it answers `304`.
+/// Raw file content. `ETag` is the blob id; `If-None-Match` with it answers `304`. Asked by
+/// `oid`, or by a full commit id as `rev`, the answer is `immutable`; otherwise `no-cache`.
 #[utoipa::path(get, path = "/v1/repos/{repo}/blob", tag = "files",
     params(("repo" = String, Path, description = "repository name"), BlobQuery),
     responses((status = 200, description = "the bytes", body = Vec<u8>, content_type = "application/octet-stream",
@@ -145,7 +137,7 @@ async fn get_blob(
     let (etag, mut res) = if headers.contains_key(IF_NONE_MATCH) {
         let h = s.svc.blob_header(&who, &r, blob).await?;
         let etag = format!("\"{}\"", h.oid);
-        if etag_matches(&headers, &etag) {
+        if none_match(&headers, &etag) {
             (etag, StatusCode::NOT_MODIFIED.into_response())
         } else {
             let stream = s.svc.stream_blob(&who, &r, BlobRef::ByOid(h.oid)).await?;
@@ -159,8 +151,6 @@ async fn get_blob(
     if let Ok(v) = HeaderValue::from_str(&etag) {
         res.headers_mut().insert(ETAG, v);
     }
-    res.headers_mut()
-        .insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     res.headers_mut().insert(
         "x-content-type-options",
         HeaderValue::from_static("nosniff"),
