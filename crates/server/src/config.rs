@@ -13,6 +13,7 @@
 //! canary_fraction = 0.01      # share of requests the canary samples
 //! canary_mode = "shadow"      # shadow: reads also run on the other engine; route: run there instead
 //! allow_local_clone = false
+//! # node = "a"               # one of several nodes on this data directory (needs [cache] redis_url)
 //!
 //! [limits]
 //! max_body_bytes = 33554432
@@ -219,6 +220,7 @@ struct ServerSection {
     canary_mode: Option<String>,
     allow_local_clone: Option<bool>,
     max_blocking: Option<usize>,
+    node: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -305,6 +307,9 @@ pub struct Config {
     pub metrics: MetricsAccess,
     /// The answer cache's levels (`[cache]`).
     pub cache: CacheSettings,
+    /// This node's name when several nodes share the data directory (`[server] node`, which
+    /// needs `[cache] redis_url`): each takes its own lock, none sweeps the others' files.
+    pub node: Option<String>,
 }
 
 /// The answer cache's levels (`[cache]`); sizes in bytes, 0 or `false` turns a level off.
@@ -335,15 +340,24 @@ impl Default for CacheSettings {
 }
 
 impl CacheSettings {
-    /// The cache configuration for a server on `data_dir`.
-    pub fn cache_config(&self, data_dir: &std::path::Path) -> gitapi_cache::CacheConfig {
+    /// The cache configuration for a server (node `node`, when several share it) on
+    /// `data_dir`. Each node has its own store file: a store is one process's.
+    pub fn cache_config(
+        &self,
+        data_dir: &std::path::Path,
+        node: Option<&str>,
+    ) -> gitapi_cache::CacheConfig {
+        let file = match node {
+            Some(node) => format!("cache-{node}.redb"),
+            None => "cache.redb".to_owned(),
+        };
         gitapi_cache::CacheConfig {
             memory_bytes: self.memory_bytes,
             store: self.store.then(|| gitapi_cache::StoreConfig {
                 path: self
                     .store_path
                     .clone()
-                    .unwrap_or_else(|| data_dir.join("state").join("cache.redb")),
+                    .unwrap_or_else(|| data_dir.join("state").join(file)),
                 max_bytes: self.store_bytes,
             }),
             redis: self.redis.clone(),
@@ -378,6 +392,7 @@ impl Config {
             telemetry: gitapi_telemetry::TelemetryConfig::default(),
             metrics: MetricsAccess::default(),
             cache: CacheSettings::default(),
+            node: None,
         }
     }
 
@@ -472,6 +487,28 @@ impl Config {
         }
         apply_telemetry(&mut c, &file.telemetry)?;
         apply_cache(&mut c.cache, &file.cache)?;
+        if let Some(node) = &file.server.node {
+            if node.is_empty()
+                || node.len() > 64
+                || !node
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            {
+                return Err(invalid(
+                    "server.node",
+                    node,
+                    "expected 1 to 64 letters, digits, '-' or '_'",
+                ));
+            }
+            if c.cache.redis.is_none() {
+                return Err(invalid(
+                    "server.node",
+                    node,
+                    "nodes sharing a data directory need [cache] redis_url to share ref versions and events",
+                ));
+            }
+            c.node = Some(node.clone());
+        }
 
         // The environment.
         let get = |k: &str| env.get(k).map(String::as_str);

@@ -198,9 +198,13 @@ pub fn build_service(config: &Config) -> RepoService {
 /// service over them. A store that another process holds or that cannot be made stops the
 /// start; an unreadable one is rebuilt (with a log line).
 pub async fn open_service(config: &Config) -> Result<RepoService, ServeError> {
-    let cache = gitapi_cache::Cache::open(config.cache.cache_config(&config.service.data_dir))
-        .await
-        .map_err(|source| ServeError::Cache { source })?;
+    let cache = gitapi_cache::Cache::open(
+        config
+            .cache
+            .cache_config(&config.service.data_dir, config.node.as_deref()),
+    )
+    .await
+    .map_err(|source| ServeError::Cache { source })?;
     Ok(build_service_with(config, cache))
 }
 
@@ -327,12 +331,23 @@ impl DataDir {
             path: data.clone(),
             source,
         })?;
-        let lock = gitapi_storage::recover::DataDirLock::acquire(data).map_err(|source| {
-            ServeError::DataDirLock {
-                path: data.clone(),
-                source,
-            }
+        let lock = match &config.node {
+            Some(node) => gitapi_storage::recover::DataDirLock::acquire_node(data, node),
+            None => gitapi_storage::recover::DataDirLock::acquire(data),
+        }
+        .map_err(|source| ServeError::DataDirLock {
+            path: data.clone(),
+            source,
         })?;
+        if let Some(node) = &config.node {
+            // Another node may be writing right now: its lock files and scratch directories
+            // are not leftovers, and its git processes are not orphans.
+            tracing::info!(
+                node,
+                "serving as one node of several on this data directory: no recovery sweep"
+            );
+            return Ok(Self { lock });
+        }
         if lock.unclean() {
             tracing::warn!(
                 data_dir = %data.display(),
@@ -395,6 +410,7 @@ pub async fn run_in(
         .transpose()
         .map_err(|source| ServeError::Tls { source })?;
     let svc = open_service(&config).await?;
+    svc.join_cluster();
     if svc.is_open() {
         tracing::warn!(
             "no token is configured: open local mode, every caller may do everything; \

@@ -123,6 +123,8 @@ pub(crate) struct EventBus {
     /// Set when the server shuts down: every subscription ends, so streams do not hold up
     /// the drain.
     closing: Arc<tokio::sync::watch::Sender<bool>>,
+    /// Where this node's changes also go, for the other nodes (see `cluster`).
+    relay: Arc<Mutex<Option<tokio::sync::mpsc::UnboundedSender<Change>>>>,
 }
 
 impl EventBus {
@@ -141,6 +143,7 @@ impl EventBus {
         let (events_tx, _) = broadcast::channel(capacity);
         Self {
             events_tx,
+            relay: Arc::new(Mutex::new(None)),
             closing: Arc::new(tokio::sync::watch::Sender::new(false)),
             log: Arc::new(Mutex::new(Log {
                 kept: VecDeque::with_capacity(capacity),
@@ -222,7 +225,27 @@ impl EventBus {
         }));
     }
 
+    /// From now on, every change published here is also sent to `relay` (and so to the
+    /// other nodes).
+    pub(crate) fn set_relay(&self, relay: tokio::sync::mpsc::UnboundedSender<Change>) {
+        *self.relay.lock() = Some(relay);
+    }
+
+    /// Publishes a change another node made: to this node's subscribers only.
+    pub(crate) fn inject(&self, change: Change) {
+        self.deliver(change);
+    }
+
     fn send(&self, change: Change) {
+        if let Some(relay) = &*self.relay.lock() {
+            // Unbounded: the relay task drains it as fast as Redis takes messages, and a
+            // publisher must never wait for the network.
+            let _ = relay.send(change.clone());
+        }
+        self.deliver(change);
+    }
+
+    fn deliver(&self, change: Change) {
         let mut log = self.log.lock();
         log.last += 1;
         let event = Arc::new(Event {

@@ -37,6 +37,7 @@
 
 mod answers;
 pub mod auth;
+mod cluster;
 pub mod config;
 pub mod context;
 pub mod events;

@@ -38,8 +38,18 @@ impl DataDirLock {
     /// Takes the lock on `root` (created if missing). Fails with
     /// [`io::ErrorKind::WouldBlock`] while another process holds it.
     pub fn acquire(root: &Path) -> io::Result<Self> {
+        Self::acquire_file(root, LOCK_FILE)
+    }
+
+    /// Takes the lock of one node of several sharing `root` (`gitapi-NODE.lock`): a node
+    /// cannot start twice, while other nodes serve beside it.
+    pub fn acquire_node(root: &Path, node: &str) -> io::Result<Self> {
+        Self::acquire_file(root, &format!("gitapi-{node}.lock"))
+    }
+
+    fn acquire_file(root: &Path, name: &str) -> io::Result<Self> {
         fs::create_dir_all(root)?;
-        let path = root.join(LOCK_FILE);
+        let path = root.join(name);
         let mut file = fs::OpenOptions::new()
             .read(true)
             .write(true)

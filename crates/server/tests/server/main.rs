@@ -9,6 +9,7 @@ mod auth;
 mod binary;
 mod cache;
 mod cache_crash;
+mod cluster;
 mod etags;
 mod hostile;
 mod http_limits;
