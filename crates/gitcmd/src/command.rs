@@ -16,11 +16,12 @@
 //! caller's deadline just before they start and then never cut by it, so a ref update, an
 //! index write or a fetch either runs to its end or never starts.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::io::{Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use gitapi_core::{Deadline, Error, ErrorKind, Oid, Result};
@@ -260,6 +261,39 @@ const BASE_CONFIG: &[&str] = &[
     "core.pager=cat",
 ];
 
+/// The git executable every command runs: `git` looked up once in this process's `PATH` (the
+/// same `PATH` the processes get), or the bare name when it is not found there (the spawn then
+/// reports it missing).
+///
+/// Why an absolute path: std starts a program with `posix_spawn` (a `vfork`-style clone that
+/// shares the address space until `exec`) only when it need not search a `PATH` it was given
+/// for the child; [`Git::command`] clears the environment and sets `PATH`, so a bare `git`
+/// made every start a `fork`, which copies the page tables of the whole server. That cost
+/// grows with the server's memory (caches, libgit2's pack windows): 15 ms per start at 256 MB
+/// touched, 50-120 ms at 1 GB, where `posix_spawn` stays at about 0.2 ms (see
+/// `examples/process_cost.rs` and `docs/benchmarks.md`).
+pub(crate) fn git_program() -> &'static OsStr {
+    static GIT: OnceLock<OsString> = OnceLock::new();
+    GIT.get_or_init(|| {
+        std::env::var_os("PATH")
+            .and_then(|path| {
+                std::env::split_paths(&path)
+                    // Only absolute directories: an empty or relative entry would depend on the
+                    // working directory of whatever starts git.
+                    .filter(|dir| dir.is_absolute())
+                    .map(|dir| dir.join("git"))
+                    .find(|candidate| is_executable(candidate))
+            })
+            .map_or_else(|| OsString::from("git"), PathBuf::into_os_string)
+    })
+}
+
+/// Whether `p` is a regular file someone may execute (what `execvp` would try).
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
 /// The default time limit of one command, whatever the caller's deadline.
 pub const DEFAULT_LIMIT: Duration = Duration::from_secs(120);
 
@@ -479,7 +513,7 @@ impl Git {
             "subcommand" => self.sub.as_str()
         )
         .increment(1);
-        let mut cmd = Command::new("git");
+        let mut cmd = Command::new(git_program());
         cmd.env_clear();
         for var in ["PATH", "TMPDIR"] {
             if let Some(v) = std::env::var_os(var) {
@@ -885,6 +919,21 @@ mod tests {
                 .get_envs()
                 .any(|(k, v)| k == "GIT_OPTIONAL_LOCKS" && v == Some(std::ffi::OsStr::new("0")))
         );
+    }
+
+    /// Regression: with `PATH` set for the child, std cannot `posix_spawn` a bare program name
+    /// and forks the whole server instead, a cost that grows with its memory (a path-limited
+    /// log's first page took 18-54 ms in `examples/log_path.rs` where git alone takes 7 ms).
+    /// An absolute program keeps std on `posix_spawn`.
+    #[test]
+    fn git_is_started_by_absolute_path_so_std_can_posix_spawn() {
+        let cmd = Git::new(Sub::Version).command();
+        let program = Path::new(cmd.get_program());
+        assert!(program.is_absolute(), "{program:?}");
+        assert!(is_executable(program), "{program:?}");
+        let dog = Watchdog::new();
+        let out = Git::new(Sub::Version).ok(&dog).expect("git version runs");
+        assert!(out.starts_with(b"git version"));
     }
 
     fn bare_repo(dog: &Watchdog) -> tempfile::TempDir {
