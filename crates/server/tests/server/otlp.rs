@@ -114,6 +114,33 @@ async fn every_request_is_one_exported_span_with_its_attributes() {
         .await
         .expect("refs");
     assert_eq!(res.status(), 200);
+    // A first commit, then the same read twice: the cache's outcome is on each span.
+    {
+        use base64::Engine as _;
+        let res = client
+            .post(format!("{base}/v1/repos/r/commits"))
+            .json(&serde_json::json!({
+                "branch": "main",
+                "expectedTip": crate::common::ZERO,
+                "actions": [{"action": "put", "path": "a.txt",
+                    "content": base64::engine::general_purpose::STANDARD.encode("a\n")}],
+                "message": "one",
+                "author": {"name": "A", "email": "a@example.com", "time": 1700000000, "offsetMinutes": 0},
+            }))
+            .send()
+            .await
+            .expect("commit");
+        assert_eq!(res.status(), 201);
+    }
+    for id in ["otlp-read-1", "otlp-read-2"] {
+        let res = client
+            .get(format!("{base}/v1/repos/r/commits/main"))
+            .header("x-request-id", id)
+            .send()
+            .await
+            .expect("read");
+        assert_eq!(res.status(), 200);
+    }
     let res = client
         .get(format!("{base}/v1/repos/nope/refs"))
         .header("x-request-id", "otlp-missing")
@@ -141,6 +168,14 @@ async fn every_request_is_one_exported_span_with_its_attributes() {
             .cloned()
             .collect()
     };
+    for (id, cache) in [("otlp-read-1", "miss"), ("otlp-read-2", "hit")] {
+        let found = of(id);
+        assert_eq!(found.len(), 1, "{id}: {found:#?}");
+        let attr = |k: &str| found[0].attributes.get(k).map(String::as_str);
+        assert_eq!(attr("cache"), Some(cache), "{id}: {found:#?}");
+        assert_eq!(attr("op"), Some("get_commit"), "{id}: {found:#?}");
+        assert_eq!(attr("route"), Some("/v1/repos/{repo}/commits/{sha}"));
+    }
     for (id, name, door, route, op, repo, status) in [
         (
             "otlp-create",
