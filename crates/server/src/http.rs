@@ -175,6 +175,8 @@ pub async fn serve_tls_with(
         .keep_alive_interval(Some(Duration::from_secs(30)))
         .keep_alive_timeout(Duration::from_secs(20));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    // Tells connections that have not sent their first byte yet that the server is draining.
+    let (draining_tx, draining_rx) = tokio::sync::watch::channel(false);
     let clients = Arc::new(Clients::default());
     let mut refused: u64 = 0;
     tokio::pin!(shutdown);
@@ -215,13 +217,19 @@ pub async fn serve_tls_with(
         let watcher = graceful.watcher();
         let first_byte = limits.header_read_timeout;
         let tls = tls.clone();
+        let mut draining = draining_rx.clone();
         tokio::spawn(async move {
             // The HTTP/1-or-2 sniffing reads before hyper's header timer runs: a connection
-            // that never sends a byte would be held forever. It must send one in time.
+            // that never sends a byte would be held forever. It must send one in time, and
+            // the drain does not wait for it: it has asked for nothing (a client's pooled
+            // connection that sent nothing held every shutdown for the whole timeout).
             let mut byte = [0u8; 1];
-            match tokio::time::timeout(first_byte, tcp.peek(&mut byte)).await {
-                Ok(Ok(n)) if n > 0 => {}
-                _ => return,
+            tokio::select! {
+                peeked = tokio::time::timeout(first_byte, tcp.peek(&mut byte)) => match peeked {
+                    Ok(Ok(n)) if n > 0 => {}
+                    _ => return,
+                },
+                _ = draining.wait_for(|d| *d) => return,
             }
             match tls {
                 // The handshake is bounded like a request head: a client that stalls in it
@@ -239,6 +247,7 @@ pub async fn serve_tls_with(
         });
     }
     drop(listener);
+    draining_tx.send_replace(true);
     graceful.shutdown().await;
     Ok(())
 }
