@@ -234,3 +234,62 @@ async fn every_request_is_one_exported_span_with_its_attributes() {
     }
     collector.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_are_one_object_per_line_with_the_request_id() {
+    let dir = tempfile::tempdir().expect("temp");
+    let log = dir.path().join("gitapi.log");
+    let mut cmd = gitapi_serve(dir.path(), "[telemetry]\nlog_format = \"json\"\n");
+    cmd.env("RUST_LOG", "info,gitapi_service=debug")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("log file"));
+    let server = Running(cmd.spawn().expect("gitapi starts"));
+    let mut base = None;
+    for _ in 0..400 {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        base = text
+            .lines()
+            .find_map(|l| l.strip_prefix("gitapi listening on "))
+            .map(|b| b.trim().to_owned());
+        if base.is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    let base = base.expect("an address announced");
+    let client = http_client().build().expect("client");
+    let mut created = false;
+    for _ in 0..200 {
+        if let Ok(res) = client
+            .post(format!("{base}/v1/repos"))
+            .header("x-request-id", "json-log-1")
+            .json(&serde_json::json!({"name": "r"}))
+            .send()
+            .await
+        {
+            created = res.status() == 201;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(created);
+    stop(server);
+    let text = std::fs::read_to_string(&log).expect("log");
+    let mut with_id = 0;
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with("gitapi listening on "))
+    {
+        let v: serde_json::Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("not a JSON object ({e}): {line}"));
+        assert!(v["level"].is_string() && v["fields"].is_object(), "{line}");
+        if line.contains("json-log-1") {
+            assert_eq!(v["span"]["request_id"], "json-log-1", "{line}");
+            with_id += 1;
+        }
+    }
+    assert!(
+        with_id >= 1,
+        "no line of the request carries its id:\n{text}"
+    );
+}
