@@ -102,7 +102,12 @@ mod tests {
             .spawn()
             .expect("spawn owned");
         let killed = reap_orphans();
-        assert!(killed.contains(&orphan.id()), "{killed:?}");
+        // Another gitapi starting on this machine meanwhile (a benchmark, another test
+        // binary) reaps the same orphan: then it is gone without being in our list.
+        assert!(
+            killed.contains(&orphan.id()) || !alive(orphan.id()),
+            "{killed:?}"
+        );
         assert!(!killed.contains(&owned.id()));
         let status = orphan.wait().expect("orphan ends");
         assert!(!status.success());
