@@ -3,37 +3,16 @@
 //! second time from the cache), and every answer is checked against git run on the repository.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
 use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::common::git_ok;
 use gitapi_cache::{Cache, CacheConfig, StoreConfig};
 use gitapi_server::MetricsAccess;
 use gitapi_service::{RepoService, ServiceConfig};
 use gitapi_switch::{CanaryConfig, EngineKind, EngineSwitch};
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .args(args)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .env("GIT_ALLOW_PROTOCOL", "http")
-        .env("GIT_AUTHOR_NAME", "P U Sher")
-        .env("GIT_AUTHOR_EMAIL", "pusher@example.com")
-        .env("GIT_COMMITTER_NAME", "P U Sher")
-        .env("GIT_COMMITTER_EMAIL", "pusher@example.com")
-        .output()
-        .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 fn lines(s: &str) -> Vec<String> {
     s.lines().map(str::to_owned).collect()
@@ -100,7 +79,7 @@ impl Server {
     /// Every cached read of `main`, checked against git.
     async fn check_reads(&self, step: usize) {
         let bare = &self.bare;
-        let head = git(bare, &["rev-parse", "main"]).trim().to_owned();
+        let head = git_ok(bare, &["rev-parse", "main"]).trim().to_owned();
         let c = self.get_twice("/v1/repos/r/commits/main").await;
         assert_eq!(c["oid"], head, "step {step}: commit of main");
 
@@ -111,7 +90,10 @@ impl Server {
             .iter()
             .map(|c| c["oid"].as_str().unwrap_or("").to_owned())
             .collect();
-        let want = lines(&git(bare, &["log", "--format=%H", "main", "--", "a.txt"]));
+        let want = lines(&git_ok(
+            bare,
+            &["log", "--format=%H", "main", "--", "a.txt"],
+        ));
         assert_eq!(got, want, "step {step}: log of a.txt");
 
         let tree = self
@@ -127,7 +109,7 @@ impl Server {
                 )
             })
             .collect();
-        let want: Vec<String> = git(bare, &["ls-tree", "-r", "main"])
+        let want: Vec<String> = git_ok(bare, &["ls-tree", "-r", "main"])
             .lines()
             .filter_map(|l| {
                 let (meta, path) = l.split_once('\t')?;
@@ -146,7 +128,7 @@ impl Server {
             }
         }
         // One header per final line, each starting with the full commit id.
-        let want: Vec<String> = git(bare, &["blame", "--line-porcelain", "main", "--", "a.txt"])
+        let want: Vec<String> = git_ok(bare, &["blame", "--line-porcelain", "main", "--", "a.txt"])
             .lines()
             .filter_map(|l| {
                 let id = l.split(' ').next()?;
@@ -155,7 +137,7 @@ impl Server {
             .collect();
         assert_eq!(got, want, "step {step}: blame of a.txt");
 
-        if git(bare, &["rev-list", "--count", "main"]).trim() != "1" {
+        if git_ok(bare, &["rev-list", "--count", "main"]).trim() != "1" {
             let diff = self.get_twice("/v1/repos/r/diff?from=main~1&to=main").await;
             let got: Vec<String> = diff["files"]
                 .as_array()
@@ -170,7 +152,7 @@ impl Server {
                         .to_owned()
                 })
                 .collect();
-            let want = lines(&git(bare, &["diff", "--name-only", "main~1", "main"]));
+            let want = lines(&git_ok(bare, &["diff", "--name-only", "main~1", "main"]));
             assert_eq!(got, want, "step {step}: diff main~1..main");
         }
     }
@@ -242,7 +224,7 @@ async fn cached_reads_agree_with_git_across_rest_writes_and_pushes() {
     server.check_reads(0).await;
 
     let work = tempfile::tempdir().expect("temp");
-    git(
+    git_ok(
         work.path(),
         &["clone", "-q", &format!("{}/r.git", server.base), "c"],
     );
@@ -257,15 +239,15 @@ async fn cached_reads_agree_with_git_across_rest_writes_and_pushes() {
             }
             // A push that changes a.txt (and a file in a directory).
             1 => {
-                git(&clone, &["pull", "-q", "--rebase", "origin", "main"]);
+                git_ok(&clone, &["pull", "-q", "--rebase", "origin", "main"]);
                 text = std::fs::read_to_string(clone.join("a.txt")).expect("a.txt");
                 text.insert_str(0, &format!("push {step}\n"));
                 std::fs::write(clone.join("a.txt"), &text).expect("write");
                 std::fs::create_dir_all(clone.join("d")).expect("mkdir");
                 std::fs::write(clone.join(format!("d/{step}.txt")), "x\n").expect("write");
-                git(&clone, &["add", "-A"]);
-                git(&clone, &["commit", "-q", "-m", &format!("push {step}")]);
-                git(&clone, &["push", "-q", "origin", "HEAD:main"]);
+                git_ok(&clone, &["add", "-A"]);
+                git_ok(&clone, &["commit", "-q", "-m", &format!("push {step}")]);
+                git_ok(&clone, &["push", "-q", "origin", "HEAD:main"]);
             }
             // A REST commit that leaves a.txt alone: the log of a.txt keeps its answer.
             _ => {

@@ -5,12 +5,12 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::common::{Running, ZERO, gitapi_serve, http_client};
+use crate::common::{Running, ZERO, commit_a_txt, git_ok, gitapi_serve, http_client};
 
 /// Starts the binary with its log (at `warn`) in `log`; returns it and its base URL.
 fn start(dir: &Path, log: &Path) -> (Running, String) {
@@ -48,18 +48,6 @@ async fn get(client: &reqwest::Client, url: &str) -> Value {
         }
     }
     panic!("{url} never answered");
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .args(args)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .output()
-        .expect("git runs");
-    assert!(out.status.success());
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 const READS: &[&str] = &[
@@ -101,26 +89,8 @@ async fn the_store_survives_kill_9_and_an_unreadable_store_is_rebuilt() {
     assert_eq!(res.status(), 201);
     let mut tip = ZERO.to_owned();
     for i in 0..3 {
-        use base64::Engine as _;
         let content = (0..=i).map(|n| format!("line {n}\n")).collect::<String>();
-        let res = client
-            .post(format!("{base}/v1/repos/r/commits"))
-            .json(&serde_json::json!({
-                "branch": "main",
-                "expectedTip": tip,
-                "actions": [{"action": "put", "path": "a.txt",
-                    "content": base64::engine::general_purpose::STANDARD.encode(content)}],
-                "message": format!("c{i}"),
-                "author": {"name": "A", "email": "a@example.com", "time": 1700000000, "offsetMinutes": 0},
-            }))
-            .send()
-            .await
-            .expect("commit");
-        assert_eq!(res.status(), 201);
-        tip = res.json::<Value>().await.expect("json")["oid"]
-            .as_str()
-            .expect("oid")
-            .to_owned();
+        tip = commit_a_txt(&client, &base, &tip, &content).await;
     }
     let before = read_all(&client, &base).await;
     // The store writes in the background; give it the time of a durable commit, then kill
@@ -153,7 +123,10 @@ async fn the_store_survives_kill_9_and_an_unreadable_store_is_rebuilt() {
     let after = read_all(&client, &base).await;
     assert_eq!(after, before, "answers after kill -9 differ");
     let bare = dir.path().join("data/repos/r.git");
-    assert_eq!(after[0]["oid"], git(&bare, &["rev-parse", "main"]).trim());
+    assert_eq!(
+        after[0]["oid"],
+        git_ok(&bare, &["rev-parse", "main"]).trim()
+    );
     drop(server);
 
     // A store file that is not a store: dropped, rebuilt and said in the log.

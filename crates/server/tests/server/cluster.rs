@@ -10,7 +10,7 @@ use std::time::Duration;
 use futures::StreamExt as _;
 use serde_json::Value;
 
-use crate::common::{ZERO, gitapi_serve, http_client, start_binary};
+use crate::common::{ZERO, commit_a_txt, gitapi_serve, http_client, start_binary};
 
 /// A `redis-server` on a free port of 127.0.0.1, killed on drop.
 struct Redis {
@@ -53,28 +53,6 @@ impl Drop for Redis {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-async fn commit(client: &reqwest::Client, base: &str, tip: &str, text: &str) -> String {
-    use base64::Engine as _;
-    let res = client
-        .post(format!("{base}/v1/repos/r/commits"))
-        .json(&serde_json::json!({
-            "branch": "main",
-            "expectedTip": tip,
-            "actions": [{"action": "put", "path": "a.txt",
-                "content": base64::engine::general_purpose::STANDARD.encode(text)}],
-            "message": text,
-            "author": {"name": "A", "email": "a@example.com", "time": 1700000000, "offsetMinutes": 0},
-        }))
-        .send()
-        .await
-        .expect("commit");
-    assert_eq!(res.status(), 201, "{:?}", res.text().await);
-    res.json::<Value>().await.expect("json")["oid"]
-        .as_str()
-        .expect("oid")
-        .to_owned()
 }
 
 async fn main_of(client: &reqwest::Client, base: &str) -> (String, Vec<String>) {
@@ -130,7 +108,7 @@ async fn two_nodes_share_ref_versions_and_events_through_redis() {
         .await
         .expect("create");
     assert_eq!(res.status(), 201);
-    let mut tip = commit(&client, &a, ZERO, "one\n").await;
+    let mut tip = commit_a_txt(&client, &a, ZERO, "one\n").await;
     // Node b reads (and caches) main.
     assert_eq!(main_of(&client, &b).await, (tip.clone(), vec![tip.clone()]));
     assert_eq!(main_of(&client, &b).await.0, tip, "a repeated read on b");
@@ -147,7 +125,7 @@ async fn two_nodes_share_ref_versions_and_events_through_redis() {
     let mut history = vec![tip.clone()];
     for (i, (writer, reader)) in [(&a, &b), (&b, &a), (&a, &b), (&a, &b)].iter().enumerate() {
         let text = format!("{}write {i}\n", "one\n".repeat(i + 1));
-        tip = commit(&client, writer, &tip, &text).await;
+        tip = commit_a_txt(&client, writer, &tip, &text).await;
         history.insert(0, tip.clone());
         // At once, with no wait: the other node's cached reads already see the write.
         assert_eq!(

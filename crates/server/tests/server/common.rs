@@ -333,3 +333,56 @@ pub(crate) fn rss_kib(pid: u32) -> u64 {
         .and_then(|v| v.parse().ok())
         .expect("VmRSS")
 }
+
+/// Runs git in `dir` hermetically (no system or global config, http allowed for clones of the
+/// server, fixed identities), asserts it succeeded and returns its output.
+pub(crate) fn git_ok(dir: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .current_dir(dir)
+        .args(args)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GIT_ALLOW_PROTOCOL", "http")
+        .env("GIT_AUTHOR_NAME", "P U Sher")
+        .env("GIT_AUTHOR_EMAIL", "pusher@example.com")
+        .env("GIT_COMMITTER_NAME", "P U Sher")
+        .env("GIT_COMMITTER_EMAIL", "pusher@example.com")
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Commits `a.txt` holding `text` on `main` of repository `r` through REST, expecting `tip`
+/// ([`ZERO`] for the first commit); returns the new commit's id.
+pub(crate) async fn commit_a_txt(
+    client: &reqwest::Client,
+    base: &str,
+    tip: &str,
+    text: &str,
+) -> String {
+    use base64::Engine as _;
+    let res = client
+        .post(format!("{base}/v1/repos/r/commits"))
+        .json(&serde_json::json!({
+            "branch": "main",
+            "expectedTip": tip,
+            "actions": [{"action": "put", "path": "a.txt",
+                "content": base64::engine::general_purpose::STANDARD.encode(text)}],
+            "message": text,
+            "author": {"name": "A", "email": "a@example.com", "time": 1700000000, "offsetMinutes": 0},
+        }))
+        .send()
+        .await
+        .expect("commit");
+    assert_eq!(res.status(), 201, "{:?}", res.text().await);
+    res.json::<Value>().await.expect("json")["oid"]
+        .as_str()
+        .expect("oid")
+        .to_owned()
+}

@@ -2,7 +2,7 @@
 //! each door moves that door's request histogram, a canary mismatch moves its counter, and
 //! every response carries a request id.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
@@ -90,18 +90,6 @@ fn promtool_check(text: &str) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-}
-
-fn git(dir: &Path, args: &[&str]) -> std::process::Output {
-    Command::new("git")
-        .current_dir(dir)
-        .args(args)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .env("GIT_ALLOW_PROTOCOL", "http")
-        .output()
-        .expect("git runs")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -209,12 +197,7 @@ async fn metrics_pass_promtool_and_move_for_every_door_and_a_canary_mismatch() {
     drop(res);
     // Smart HTTP, with git itself.
     let work = tempfile::tempdir().expect("temp");
-    let out = git(work.path(), &["clone", "-q", &format!("{base}/r.git"), "c"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::common::git_ok(work.path(), &["clone", "-q", &format!("{base}/r.git"), "c"]);
     // gRPC, from Python's grpcio (the health service needs no stubs).
     let python = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.tools/venv/bin/python");
     let script = format!(
