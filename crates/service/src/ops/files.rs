@@ -19,8 +19,15 @@ impl RepoService {
         page: &PageRequest,
     ) -> Result<Page<TreeEntry>> {
         let op = self.read(cx, "list_tree", repo).await?;
-        let out = self.cached_tree(&op, repo, query).await;
-        op.finish(out.and_then(|all| cursor::page_by_offset(all, page)))
+        // Cached by page: a hit then decodes one page, not the whole listing (a 5,000-file
+        // recursive listing took 4 ms to decode for every page served from the cache).
+        let key = (&query, page.limit, page.cursor.as_deref());
+        let listing = async {
+            let all = op.run(op.e.list_tree(repo, query.clone())).await?;
+            cursor::page_by_offset(all, page)
+        };
+        let out = self.cached(&op, repo, &key, &[&query.rev], listing).await;
+        op.finish(out)
     }
 
     /// A whole tree listing in one engine call, for a door that streams it in its own chunks
@@ -33,26 +40,16 @@ impl RepoService {
         query: ListTree,
     ) -> Result<Vec<TreeEntry>> {
         let op = self.read(cx, "list_tree_all", repo).await?;
-        let out = self.cached_tree(&op, repo, query).await;
+        let out = self
+            .cached(
+                &op,
+                repo,
+                &query,
+                &[&query.rev],
+                op.run(op.e.list_tree(repo, query.clone())),
+            )
+            .await;
         op.finish(out)
-    }
-
-    /// A whole listing, from the cache when the tree-ish resolved to an id it holds (one
-    /// entry serves every page and both operations).
-    async fn cached_tree(
-        &self,
-        op: &crate::funnel::Op,
-        repo: &RepoName,
-        query: ListTree,
-    ) -> Result<Vec<TreeEntry>> {
-        self.cached(
-            op,
-            repo,
-            &query,
-            &[&query.rev],
-            op.run(op.e.list_tree(repo, query.clone())),
-        )
-        .await
     }
 
     /// A blob's id, size and mode, without reading its content (enough to answer `304`).
