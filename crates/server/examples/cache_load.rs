@@ -729,7 +729,7 @@ fn main() -> anyhow::Result<()> {
     config.engine = engine;
     config.metrics = MetricsAccess::Open;
     // Every run starts with an empty store: the cold phase must miss.
-    let store = config.cache.cache_config(&data).store.map(|s| s.path);
+    let store = config.cache.cache_config(&data, None).store.map(|s| s.path);
     if let Some(path) = &store
         && path.exists()
     {
