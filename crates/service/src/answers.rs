@@ -135,13 +135,12 @@ impl Answers {
     }
 
     pub(crate) fn resolved(&self, key: &[u8]) -> Option<Oid> {
-        let bytes = self.cache.get_memory(key)?;
-        std::str::from_utf8(&bytes).ok()?.parse().ok()
+        Oid::from_slice(&self.cache.get_memory(key)?)
     }
 
     pub(crate) fn remember_resolution(&self, key: &[u8], oid: Oid) {
         self.cache
-            .put_memory(key, Bytes::from(oid.to_string().into_bytes()));
+            .put_memory(key, Bytes::copy_from_slice(oid.as_bytes()));
     }
 }
 
@@ -153,30 +152,16 @@ pub(crate) fn answer_key(op: &str, incarnation: &str, request: &[u8], oids: &[Oi
         h.update(part);
     }
     for oid in oids {
-        h.update(oid.to_string().as_bytes());
+        h.update(oid.as_bytes());
     }
     let mut key = b"answer:".to_vec();
-    key.extend_from_slice(hex_lower(&h.finalize()).as_bytes());
+    key.extend_from_slice(hex::encode(h.finalize()).as_bytes());
     key
-}
-
-fn hex_lower(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
 }
 
 /// A full object id written as a revision names itself: it needs no resolving.
 pub(crate) fn as_full_oid(rev: &Rev) -> Option<Oid> {
-    let s = rev.as_str();
-    if s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
-        s.to_ascii_lowercase().parse().ok()
-    } else {
-        None
-    }
+    Oid::from_hex(rev.as_str()).ok()
 }
 
 /// The incarnation of the repository in `dir`: its directory's device and inode, and the

@@ -387,9 +387,10 @@ impl Op {
 
 impl Drop for Op {
     fn drop(&mut self) {
-        if self.kind != OpKind::Read {
+        if matches!(self.kind, OpKind::Write | OpKind::Maintenance) {
             // Every write, even one that failed or did not use `commit`, may have moved a
-            // ref: this node's resolutions of the repository are dropped.
+            // ref: this node's resolutions of the repository are dropped. A pack transfer
+            // moves refs only through `commit` (a push), so a clone or fetch keeps them.
             self.answers.bump_local(&self.repo);
         }
         let outcome = *self

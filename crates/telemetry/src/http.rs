@@ -86,14 +86,6 @@ pub fn note_operation(op: &'static str, repo: &str, engine: &'static str) {
     });
 }
 
-/// Notes the engine that serves a request (see [`note_operation`]).
-pub fn note_engine(engine: &'static str) {
-    with_notes(|n| {
-        n.span.record("engine", engine);
-        let _ = n.engine.set(engine);
-    });
-}
-
 /// Notes how the cache answered a request (`hit`, `miss`, `bypass`): a field of its span.
 pub fn note_cache(outcome: &'static str) {
     with_notes(|n| {

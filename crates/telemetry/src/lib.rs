@@ -12,16 +12,14 @@
 //!   spans exported over OTLP.
 //!
 //! This crate knows no Git and no service types: the service records its operations through
-//! [`names`] and [`http::note_engine`], and the server wires the layers to the doors.
+//! [`names`] and [`http::note_operation`], and the server wires the layers to the doors.
 
 pub mod http;
 pub mod metrics;
 pub mod names;
 pub mod tracing_setup;
 
-pub use http::{
-    HttpMetricsLayer, instrument, instrument_door, note_cache, note_engine, note_operation,
-};
+pub use http::{instrument, instrument_door, note_cache, note_operation};
 pub use tracing_setup::{
     LogFormat, OtlpConfig, TelemetryConfig, TelemetryError, TelemetryGuard, init,
 };
