@@ -232,6 +232,70 @@ impl crate::service::RepoService {
         out
     }
 
+    /// `compute`'s answer for a read that depends on the refs themselves (a ref list, the
+    /// ref advertisement, where `HEAD` points), from this node's memory when it was computed
+    /// at the repository's current ref version. Such answers go to memory only: a ref version
+    /// means nothing after a restart (local versions start again at 0), and every write bumps
+    /// it before its answer leaves, so an entry is never read after the refs it saw changed.
+    pub(crate) async fn cached_at_version<T, F>(
+        &self,
+        op: &crate::funnel::Op,
+        repo: &RepoName,
+        request: &impl serde::Serialize,
+        compute: F,
+    ) -> gitapi_core::Result<T>
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned,
+        F: std::future::Future<Output = gitapi_core::Result<T>>,
+    {
+        let Some(key) = self.version_key(op, repo, request).await else {
+            return compute.await;
+        };
+        let answers = self.answers();
+        if let Some(bytes) = answers.cache().get_memory(&key)
+            && let Ok(answer) = serde_json::from_slice(&bytes)
+        {
+            gitapi_telemetry::note_cache(Outcome::Hit.as_str());
+            return Ok(answer);
+        }
+        gitapi_telemetry::note_cache(Outcome::Miss.as_str());
+        let out = compute.await;
+        if let Ok(answer) = &out
+            && let Ok(bytes) = serde_json::to_vec(answer)
+        {
+            answers.cache().put_memory(&key, Bytes::from(bytes));
+        }
+        out
+    }
+
+    /// The memory key of a ref-dependent answer at the repository's current ref version;
+    /// `None` (and a bypass counted) when the cache is off or the version cannot be known.
+    pub(crate) async fn version_key(
+        &self,
+        op: &crate::funnel::Op,
+        repo: &RepoName,
+        request: &impl serde::Serialize,
+    ) -> Option<Vec<u8>> {
+        let answers = self.answers();
+        if !answers.enabled() {
+            return None;
+        }
+        let key = async {
+            let version = answers.version(repo).await?;
+            let incarnation = answers.incarnation(repo, version)?;
+            let request = serde_json::to_vec(request).ok()?;
+            let mut key =
+                format!("atver\0{}\0{repo}\0{incarnation}\0{version}\0", op.name()).into_bytes();
+            key.extend_from_slice(&request);
+            Some(key)
+        }
+        .await;
+        if key.is_none() {
+            gitapi_telemetry::note_cache(Outcome::Bypass.as_str());
+        }
+        key
+    }
+
     async fn answer_key(
         &self,
         op: &crate::funnel::Op,

@@ -53,6 +53,28 @@ impl Server {
         answers.swap_remove(0)
     }
 
+    /// Creates (`POST`, at `main`; `name` in full) or deletes (`DELETE`; `name` after
+    /// `refs/`) a ref through REST.
+    async fn rest_ref(&self, method: &str, name: &str) {
+        let res = match method {
+            "POST" => self
+                .client
+                .post(format!("{}/v1/repos/r/refs", self.base))
+                .json(&serde_json::json!({"name": name, "target": "main"})),
+            _ => self
+                .client
+                .delete(format!("{}/v1/repos/r/refs/{name}", self.base)),
+        }
+        .send()
+        .await
+        .expect("ref");
+        assert!(
+            res.status().is_success(),
+            "{method} {name}: {:?}",
+            res.text().await
+        );
+    }
+
     async fn commit(&self, path: &str, content: &str, message: &str) {
         use base64::Engine as _;
         let mut body = serde_json::json!({
@@ -76,8 +98,72 @@ impl Server {
         assert_eq!(res.status(), 201, "{:?}", res.text().await);
     }
 
+    /// Every read kept at the ref version (the ref list, one ref, the repository, the
+    /// advertisement of both protocols), checked against git.
+    async fn check_ref_reads(&self, step: usize) {
+        let bare = &self.bare;
+        let want = lines(&git_ok(
+            bare,
+            &["for-each-ref", "--format=%(refname) %(objectname)"],
+        ));
+        let refs = self.get_twice("/v1/repos/r/refs?limit=1000").await;
+        let got: Vec<String> = items(&refs)
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} {}",
+                    r["name"].as_str().unwrap_or(""),
+                    r["target"].as_str().unwrap_or("")
+                )
+            })
+            .collect();
+        assert_eq!(got, want, "step {step}: ref list");
+        for line in &want {
+            let (name, target) = line.split_once(' ').unwrap_or_default();
+            let short = name.strip_prefix("refs/").unwrap_or(name);
+            let one = self.get_twice(&format!("/v1/repos/r/refs/{short}")).await;
+            assert_eq!(one["target"], target, "step {step}: {name}");
+        }
+
+        let info = self.get_twice("/v1/repos/r").await;
+        let empty = want.is_empty();
+        assert_eq!(info["empty"], empty, "step {step}: repository is empty");
+
+        // What a git client sees, in both protocols, asked twice (the second advertisement
+        // comes from the cache).
+        let mut want_remote: Vec<String> = want
+            .iter()
+            .map(|l| {
+                let (name, target) = l.split_once(' ').unwrap_or_default();
+                format!("{target}\t{name}")
+            })
+            .collect();
+        if !empty {
+            let head = git_ok(bare, &["rev-parse", "HEAD"]).trim().to_owned();
+            want_remote.insert(0, format!("{head}\tHEAD"));
+        }
+        for protocol in ["0", "2"] {
+            for _ in 0..2 {
+                let got = lines(&git_ok(
+                    bare,
+                    &[
+                        "-c",
+                        &format!("protocol.version={protocol}"),
+                        "ls-remote",
+                        &format!("{}/r.git", self.base),
+                    ],
+                ));
+                assert_eq!(
+                    got, want_remote,
+                    "step {step}: ls-remote, protocol {protocol}"
+                );
+            }
+        }
+    }
+
     /// Every cached read of `main`, checked against git.
     async fn check_reads(&self, step: usize) {
+        self.check_ref_reads(step).await;
         let bare = &self.bare;
         let head = git_ok(bare, &["rev-parse", "main"]).trim().to_owned();
         let c = self.get_twice("/v1/repos/r/commits/main").await;
@@ -220,6 +306,7 @@ async fn cached_reads_agree_with_git_across_rest_writes_and_pushes() {
         .await
         .expect("create");
     assert_eq!(res.status(), 201);
+    server.check_ref_reads(0).await;
     server.commit("a.txt", "one\n", "first").await;
     server.check_reads(0).await;
 
@@ -256,8 +343,49 @@ async fn cached_reads_agree_with_git_across_rest_writes_and_pushes() {
                     .await
             }
         }
+        // Ref changes that move no branch: tags and branches made and deleted through REST
+        // and pushes, so only the ref list, the ref reads and the advertisement can see them.
+        match step % 4 {
+            0 => server.rest_ref("POST", &format!("refs/tags/t{step}")).await,
+            1 => {
+                git_ok(
+                    &clone,
+                    &["push", "-q", "origin", &format!("HEAD:refs/tags/p{step}")],
+                );
+            }
+            2 => {
+                git_ok(
+                    &clone,
+                    &["push", "-q", "origin", &format!(":refs/tags/p{}", step - 1)],
+                );
+            }
+            _ if step > 4 => {
+                server
+                    .rest_ref("DELETE", &format!("tags/t{}", step - 3))
+                    .await
+            }
+            _ => {
+                server
+                    .rest_ref("POST", &format!("refs/heads/b{step}"))
+                    .await
+            }
+        }
         server.check_reads(step).await;
     }
+    // The reads kept at the ref version are answered from memory when asked again: the ref
+    // list, each ref, the repository, and the second advertisement of protocol 0.
+    let memory_hits = |svc: &RepoService| {
+        svc.cache_stats()
+            .iter()
+            .find(|l| l.name == "memory")
+            .map_or(0, |l| l.hits)
+    };
+    let before = memory_hits(&server.svc);
+    server.check_ref_reads(13).await;
+    let refs = git_ok(&server.bare, &["for-each-ref"]).lines().count() as u64;
+    let hits = memory_hits(&server.svc) - before;
+    assert!(hits > refs + 3, "{hits} hits for {refs} refs");
+
     // Every second read of each step came from memory.
     let stats = server.svc.cache_stats();
     let memory = stats

@@ -21,14 +21,23 @@ impl RepoService {
             check_ref_prefix(p)?;
         }
         let op = self.read(cx, "list_refs", repo).await?;
-        let out = op.run(op.e.list_refs(repo, query)).await;
+        let out = self
+            .cached_at_version(
+                &op,
+                repo,
+                &query,
+                op.run(op.e.list_refs(repo, query.clone())),
+            )
+            .await;
         op.finish(out)
     }
 
     /// One ref.
     pub async fn get_ref(&self, cx: &CallContext, repo: &RepoName, name: &RefName) -> Result<Ref> {
         let op = self.read(cx, "get_ref", repo).await?;
-        let out = op.run(op.e.get_ref(repo, name)).await;
+        let out = self
+            .cached_at_version(&op, repo, name, op.run(op.e.get_ref(repo, name)))
+            .await;
         op.finish(out)
     }
 

@@ -109,7 +109,9 @@ impl RepoService {
     /// Facts about a repository.
     pub async fn repo_info(&self, cx: &CallContext, repo: &RepoName) -> Result<RepoInfo> {
         let op = self.read(cx, "repo_info", repo).await?;
-        let out = op.run(op.e.repo_info(repo)).await;
+        let out = self
+            .cached_at_version(&op, repo, &(), op.run(op.e.repo_info(repo)))
+            .await;
         op.finish(out)
     }
 

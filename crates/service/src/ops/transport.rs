@@ -22,8 +22,8 @@
 use std::path::PathBuf;
 
 use bytes::Bytes;
-use futures::StreamExt;
 use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
 
 use gitapi_core::*;
 use gitapi_gitcmd::{Git, Sub, Watchdog};
@@ -57,7 +57,7 @@ pub struct UploadPack {
 }
 
 /// The refs of a repository as a transfer advertises them.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RefAdvertisement {
     /// The branch `HEAD` points at, whether or not it exists yet.
     pub head: Option<RefName>,
@@ -113,15 +113,15 @@ impl RepoService {
         repo: &RepoName,
     ) -> Result<RefAdvertisement> {
         let op = self.read(cx, "advertise_refs", repo).await?;
-        let out = async {
+        let compute = async {
             let info = op.run(op.e.repo_info(repo)).await?;
             let refs = op.all_refs(repo).await?;
             Ok(RefAdvertisement {
                 head: info.default_branch,
                 refs,
             })
-        }
-        .await;
+        };
+        let out = self.cached_at_version(&op, repo, &(), compute).await;
         op.finish(out)
     }
 
@@ -136,6 +136,18 @@ impl RepoService {
         body: BoxStream<'static, Result<Bytes>>,
     ) -> Result<BoxStream<'static, Result<Bytes>>> {
         let op = self.transfer(cx, "upload_pack", Scope::Read, repo).await?;
+        // The v0 advertisement is a function of the refs alone: it is kept at the ref version,
+        // so a repeated `info/refs` starts no git process.
+        let advert_key = match req.advertise && req.protocol == GitProtocol::V0 {
+            true => self.version_key(&op, repo, &"v0-advertisement").await,
+            false => None,
+        };
+        if let Some(key) = &advert_key
+            && let Some(bytes) = self.answers().cache().get_memory(key)
+        {
+            gitapi_telemetry::note_cache("hit");
+            return Ok(op.hold(futures::stream::once(async move { Ok(bytes) }).boxed()));
+        }
         let dir = self.existing_repo_dir(repo).await?;
         let permit = self.slots().acquire(repo, op.deadline()).await?;
         let mut git = Git::in_repo(&dir, Sub::UploadPack)
@@ -155,6 +167,15 @@ impl RepoService {
             .arg(dir.as_os_str())
             .pipe(self.watchdog(), PACK_CHUNK, body);
         let out = op.run(async { out }).await?;
+        if let Some(key) = advert_key {
+            gitapi_telemetry::note_cache("miss");
+            // An advertisement is small (a line per ref): read whole, kept, then sent.
+            let chunks: Vec<Bytes> = op.run(out.try_collect()).await?;
+            drop(permit);
+            let bytes = Bytes::from(chunks.concat());
+            self.answers().cache().put_memory(&key, bytes.clone());
+            return Ok(op.hold(futures::stream::once(async move { Ok(bytes) }).boxed()));
+        }
         // The slot is held as long as the stream lives.
         let out = out
             .map(move |chunk| {
