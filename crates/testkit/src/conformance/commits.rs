@@ -747,6 +747,106 @@ pub async fn cherry_pick_matches_git(factory: Factory) {
     h.fsck(r);
 }
 
+/// Issue 9, class 8 (messages without a trailing newline): `git cherry-pick` copies the
+/// picked commit's message byte for byte (no newline added at the end, blanks kept), and
+/// `git revert --no-edit` words its own; the commits the engine makes have the ids git's have
+/// when git runs on the same repository with the same identity and dates.
+pub async fn cherry_pick_and_revert_keep_message_bytes(factory: Factory) {
+    let h = Harness::new(&factory);
+    let messages: [&str; 4] = [
+        "subject without newline",
+        "subject\n\nbody without newline",
+        "  spaced subject  \n\n\nbody with trailing blanks   \n\n",
+        "ordinary subject\n",
+    ];
+    let f = h.fixture("verbatim", |w| {
+        w.commit("base", &[("a.txt", "a\n")]);
+        w.checkout_new("side");
+        for (i, message) in messages.iter().enumerate() {
+            w.write(&format!("s{i}.txt"), format!("side {i}\n"));
+            w.git(&["add", "-A"]);
+            let tree = w.git(&["write-tree"]);
+            // `commit-tree` with the message on stdin stores it as it is.
+            let out = w.runner().output_with(
+                w.dir(),
+                &["commit-tree", tree.trim(), "-p", "HEAD"],
+                &[],
+                Some(message.as_bytes()),
+            );
+            assert!(out.status.success(), "commit-tree");
+            let id = String::from_utf8(out.stdout).expect("hex");
+            w.git(&["reset", "-q", "--hard", id.trim()]);
+            w.tag(&format!("m{i}"));
+        }
+        w.checkout("main");
+    });
+    let r = &f.repo;
+    for (i, message) in messages.iter().enumerate() {
+        let stored = h.cat_commit(r, h.rev(r, &format!("m{i}")));
+        assert_eq!(stored.message, *message, "the fixture stores the message as it is");
+    }
+    let o = h.scratch_clone(r, "oracle");
+    let committer = h.sig();
+    let header = committer.to_header();
+    let zone = header.rsplit(' ').next().expect("a zone");
+    let date = format!("{} {zone}", committer.time);
+    let env = [
+        ("GIT_AUTHOR_NAME", OsStr::new(&committer.name)),
+        ("GIT_AUTHOR_EMAIL", OsStr::new(&committer.email)),
+        ("GIT_AUTHOR_DATE", OsStr::new(&date)),
+        ("GIT_COMMITTER_NAME", OsStr::new(&committer.name)),
+        ("GIT_COMMITTER_EMAIL", OsStr::new(&committer.email)),
+        ("GIT_COMMITTER_DATE", OsStr::new(&date)),
+    ];
+    let oracle = |args: &[&str]| -> String {
+        let out = o.runner().output_with(o.dir(), args, &env, None);
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        o.rev("HEAD")
+    };
+    let request = |c: &str| PickCommit {
+        commit: rev(c),
+        branch: branch("main"),
+        expected_tip: None,
+        mainline: None,
+        committer: committer.clone(),
+    };
+    for (i, message) in messages.iter().enumerate() {
+        let tag = format!("m{i}");
+        let picked = h
+            .engine
+            .cherry_pick(r, request(&tag))
+            .await
+            .expect("cherry_pick");
+        let theirs = oracle(&["cherry-pick", &h.rev(r, &tag).to_string()]);
+        assert_eq!(
+            picked.message, *message,
+            "the picked message is kept byte for byte"
+        );
+        assert_eq!(
+            picked.oid.to_string(),
+            theirs,
+            "cherry-pick of {message:?} has git's commit id"
+        );
+        h.assert_commit_matches_git(r, &picked);
+        let reverted = h
+            .engine
+            .revert(r, request(&picked.oid.to_string()))
+            .await
+            .expect("revert");
+        let theirs = oracle(&["revert", "--no-edit", &picked.oid.to_string()]);
+        assert_eq!(
+            reverted.oid.to_string(),
+            theirs,
+            "revert of {message:?} has git's commit id"
+        );
+    }
+    h.fsck(r);
+}
+
 /// A conflicting cherry-pick is `Conflict` with the paths git reports, and changes nothing.
 pub async fn cherry_pick_conflict(factory: Factory) {
     let h = Harness::new(&factory);
