@@ -376,41 +376,54 @@ pub fn quote_path(path: &str) -> String {
 
 /// `old => new` with the common leading directories and trailing part folded into braces, as
 /// git prints renames in `--stat` and `--numstat` (`dir/{a => b}.txt`).
+///
+/// A port of git's `pprint_rename` (`diff.c`): the common prefix ends at a `/`, the common
+/// suffix starts at a `/`, and when there is a prefix the suffix may reach back into its final
+/// `/`, so that a move into or out of a folder shares that slash
+/// (`crates/core/{ => flags}/config.rs`). A middle part that the overlap makes negative is
+/// empty. Paths that need quoting are printed whole, each quoted.
 pub fn pretty_rename(old: &str, new: &str) -> String {
     let (old_q, new_q) = (quote_path(old), quote_path(new));
     if old_q.starts_with('"') || new_q.starts_with('"') {
         return format!("{old_q} => {new_q}");
     }
-    let (ob, nb) = (old.as_bytes(), new.as_bytes());
+    let (a, b) = (old.as_bytes(), new.as_bytes());
+    // The byte at `i`, with the terminating NUL of a C string at `len`.
+    let at = |s: &[u8], i: usize| s.get(i).copied().unwrap_or(0);
     // Common prefix up to and including the last '/' they share.
     let mut pfx = 0;
     let mut i = 0;
-    while i < ob.len() && i < nb.len() && ob[i] == nb[i] {
-        if ob[i] == b'/' {
+    while i < a.len() && i < b.len() && a[i] == b[i] {
+        if a[i] == b'/' {
             pfx = i + 1;
         }
         i += 1;
     }
-    // Common suffix starting at a '/', not overlapping the prefix.
+    // Common suffix starting at a '/'. With a prefix, the walk may look at the prefix's final
+    // '/' too (git lets it run one byte into the prefix); without one it stops at the start.
+    let low = pfx - usize::from(pfx > 0);
     let mut sfx = 0;
-    let (mut io, mut inn) = (ob.len(), nb.len());
-    while io > pfx && inn > pfx && ob[io - 1] == nb[inn - 1] {
-        if ob[io - 1] == b'/' {
-            sfx = ob.len() - (io - 1);
+    let (mut ia, mut ib) = (a.len(), b.len());
+    while low <= ia && low <= ib && at(a, ia) == at(b, ib) {
+        if at(a, ia) == b'/' {
+            sfx = a.len() - ia;
         }
-        io -= 1;
-        inn -= 1;
+        if ia == 0 || ib == 0 {
+            break;
+        }
+        ia -= 1;
+        ib -= 1;
     }
-    if pfx == 0 && sfx == 0 {
-        return format!("{old} => {new}");
+    let a_mid = a.len().saturating_sub(pfx + sfx);
+    let b_mid = b.len().saturating_sub(pfx + sfx);
+    let mid_old = &old[pfx..pfx + a_mid];
+    let mid_new = &new[pfx..pfx + b_mid];
+    if pfx + sfx == 0 {
+        return format!("{mid_old} => {mid_new}");
     }
-    let mid_old = &old[pfx..old.len() - sfx];
-    let mid_new = &new[pfx..new.len() - sfx];
     format!(
-        "{}{{{} => {}}}{}",
+        "{}{{{mid_old} => {mid_new}}}{}",
         &old[..pfx],
-        mid_old,
-        mid_new,
         &old[old.len() - sfx..]
     )
 }
@@ -489,6 +502,11 @@ mod tests {
         assert_eq!(pretty_rename("a/x/f", "b/x/f"), "{a => b}/x/f");
         assert_eq!(pretty_rename("d/a/f", "d/b/f"), "d/{a => b}/f");
         assert_eq!(pretty_rename("f", "d/f"), "f => d/f");
+        assert_eq!(
+            pretty_rename("crates/core/config.rs", "crates/core/flags/config.rs"),
+            "crates/core/{ => flags}/config.rs"
+        );
+        assert_eq!(pretty_rename("a/b/c", "a/c"), "a/{b => }/c");
     }
 
     #[test]
