@@ -783,7 +783,10 @@ pub async fn cherry_pick_and_revert_keep_message_bytes(factory: Factory) {
     let r = &f.repo;
     for (i, message) in messages.iter().enumerate() {
         let stored = h.cat_commit(r, h.rev(r, &format!("m{i}")));
-        assert_eq!(stored.message, *message, "the fixture stores the message as it is");
+        assert_eq!(
+            stored.message, *message,
+            "the fixture stores the message as it is"
+        );
     }
     let o = h.scratch_clone(r, "oracle");
     let committer = h.sig();
