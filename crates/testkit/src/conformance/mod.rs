@@ -894,6 +894,7 @@ macro_rules! __conformance_list {
             cherry_pick_matches_git,
             cherry_pick_conflict,
             cherry_pick_and_revert_keep_message_bytes,
+            rebase_keeps_picked_message_bytes,
             revert_matches_git,
             revert_conflict,
             revert_quotes_the_first_line,
