@@ -870,16 +870,14 @@ fn sha256_source() -> tempfile::TempDir {
     src
 }
 
-fn listed(t: &TestApp) -> impl std::future::Future<Output = Vec<String>> + '_ {
-    async move {
-        let a = t.get("/v1/repos").await.expect(200);
-        a.json()["items"]
-            .as_array()
-            .expect("items")
-            .iter()
-            .map(|i| i["name"].as_str().expect("a name").to_owned())
-            .collect()
-    }
+async fn listed(t: &TestApp) -> Vec<String> {
+    let a = t.get("/v1/repos").await.expect(200);
+    a.json()["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| i["name"].as_str().expect("a name").to_owned())
+        .collect()
 }
 
 /// Issue 9, class 10: cloning a SHA-256 repository (which the libgit2 build here cannot read)
