@@ -124,7 +124,9 @@ pub struct FileDiff {
     pub new_oid: Oid,
     /// Similarity percent, for renames and copies.
     pub similarity: Option<u8>,
-    /// Whether git treats either side as binary (then there are no hunks).
+    /// Whether git treats either side as binary. Then there are no hunks, except for a
+    /// typechange, whose text side keeps its hunk (git prints a typechange as the deletion of
+    /// the old side followed by the addition of the new one, each half binary or text).
     pub binary: bool,
     /// Added lines.
     pub additions: u32,
@@ -240,6 +242,11 @@ fn mode_octal(m: FileMode) -> String {
 }
 
 fn render_file_patch(f: &FileDiff, out: &mut String) {
+    if let Some((deletion, addition)) = typechange_halves(f) {
+        render_file_patch(&deletion, out);
+        render_file_patch(&addition, out);
+        return;
+    }
     let old_path = f.old_path.as_deref().unwrap_or_else(|| f.path());
     let new_path = f.new_path.as_deref().unwrap_or_else(|| f.path());
     let a = quote_path(&format!("a/{old_path}"));
@@ -376,43 +383,183 @@ pub fn quote_path(path: &str) -> String {
 
 /// `old => new` with the common leading directories and trailing part folded into braces, as
 /// git prints renames in `--stat` and `--numstat` (`dir/{a => b}.txt`).
+///
+/// A port of git's `pprint_rename` (`diff.c`): the common prefix ends at a `/`, the common
+/// suffix starts at a `/`, and when there is a prefix the suffix may reach back into its final
+/// `/`, so that a move into or out of a folder shares that slash
+/// (`crates/core/{ => flags}/config.rs`). A middle part that the overlap makes negative is
+/// empty. Paths that need quoting are printed whole, each quoted.
 pub fn pretty_rename(old: &str, new: &str) -> String {
     let (old_q, new_q) = (quote_path(old), quote_path(new));
     if old_q.starts_with('"') || new_q.starts_with('"') {
         return format!("{old_q} => {new_q}");
     }
-    let (ob, nb) = (old.as_bytes(), new.as_bytes());
+    let (a, b) = (old.as_bytes(), new.as_bytes());
+    // The byte at `i`, with the terminating NUL of a C string at `len`.
+    let at = |s: &[u8], i: usize| s.get(i).copied().unwrap_or(0);
     // Common prefix up to and including the last '/' they share.
     let mut pfx = 0;
     let mut i = 0;
-    while i < ob.len() && i < nb.len() && ob[i] == nb[i] {
-        if ob[i] == b'/' {
+    while i < a.len() && i < b.len() && a[i] == b[i] {
+        if a[i] == b'/' {
             pfx = i + 1;
         }
         i += 1;
     }
-    // Common suffix starting at a '/', not overlapping the prefix.
+    // Common suffix starting at a '/'. With a prefix, the walk may look at the prefix's final
+    // '/' too (git lets it run one byte into the prefix); without one it stops at the start.
+    let low = pfx - usize::from(pfx > 0);
     let mut sfx = 0;
-    let (mut io, mut inn) = (ob.len(), nb.len());
-    while io > pfx && inn > pfx && ob[io - 1] == nb[inn - 1] {
-        if ob[io - 1] == b'/' {
-            sfx = ob.len() - (io - 1);
+    let (mut ia, mut ib) = (a.len(), b.len());
+    while low <= ia && low <= ib && at(a, ia) == at(b, ib) {
+        if at(a, ia) == b'/' {
+            sfx = a.len() - ia;
         }
-        io -= 1;
-        inn -= 1;
+        if ia == 0 || ib == 0 {
+            break;
+        }
+        ia -= 1;
+        ib -= 1;
     }
-    if pfx == 0 && sfx == 0 {
-        return format!("{old} => {new}");
+    let a_mid = a.len().saturating_sub(pfx + sfx);
+    let b_mid = b.len().saturating_sub(pfx + sfx);
+    let mid_old = &old[pfx..pfx + a_mid];
+    let mid_new = &new[pfx..pfx + b_mid];
+    if pfx + sfx == 0 {
+        return format!("{mid_old} => {mid_new}");
     }
-    let mid_old = &old[pfx..old.len() - sfx];
-    let mid_new = &new[pfx..new.len() - sfx];
     format!(
-        "{}{{{} => {}}}{}",
+        "{}{{{mid_old} => {mid_new}}}{}",
         &old[..pfx],
-        mid_old,
-        mid_new,
         &old[old.len() - sfx..]
     )
+}
+
+/// Whether git takes content for binary: a NUL byte in its first 8,000 bytes
+/// (`buffer_is_binary`, without attributes).
+pub fn buffer_is_binary(buf: &[u8]) -> bool {
+    buf.iter().take(8000).any(|&b| b == 0)
+}
+
+/// The two patches git prints for a typechange (a file turned into a symlink or back): the
+/// deletion of the old side and the addition of the new one, as `git diff` splits the pair
+/// (`run_diff` in `diff.c`). `None` for any other file. A half without hunk is binary when
+/// the file is (the other side of a typechange, a symlink, is always text with one hunk).
+pub fn typechange_halves(f: &FileDiff) -> Option<(FileDiff, FileDiff)> {
+    if f.status != DiffStatus::TypeChanged {
+        return None;
+    }
+    let (old_hunks, new_hunks): (Vec<Hunk>, Vec<Hunk>) =
+        f.hunks.iter().cloned().partition(|h| h.old_lines > 0);
+    let deletion = FileDiff {
+        status: DiffStatus::Deleted,
+        new_path: None,
+        new_mode: None,
+        new_oid: Oid::ZERO,
+        similarity: None,
+        binary: f.binary && old_hunks.is_empty(),
+        hunks: old_hunks,
+        ..f.clone()
+    };
+    let addition = FileDiff {
+        status: DiffStatus::Added,
+        old_path: None,
+        old_mode: None,
+        old_oid: Oid::ZERO,
+        similarity: None,
+        binary: f.binary && new_hunks.is_empty(),
+        hunks: new_hunks,
+        ..f.clone()
+    };
+    Some((deletion, addition))
+}
+
+/// The hunk of a whole side of a typechange, as git prints it: every line deleted (`old`) or
+/// added; `None` when the side is empty or binary (git prints no hunk then).
+pub fn whole_file_hunk(content: &[u8], old: bool) -> Option<Hunk> {
+    if content.is_empty() || buffer_is_binary(content) {
+        return None;
+    }
+    let mut lines = Vec::new();
+    let mut rest = content;
+    let mut n = 0u32;
+    while !rest.is_empty() {
+        let (line, no_newline) = match rest.iter().position(|&b| b == b'\n') {
+            Some(i) => {
+                let l = &rest[..i];
+                rest = &rest[i + 1..];
+                (l, false)
+            }
+            None => {
+                let l = rest;
+                rest = &[];
+                (l, true)
+            }
+        };
+        n += 1;
+        lines.push(DiffLine {
+            origin: if old {
+                LineOrigin::Deletion
+            } else {
+                LineOrigin::Addition
+            },
+            content: String::from_utf8_lossy(line).into_owned(),
+            old_lineno: old.then_some(n),
+            new_lineno: (!old).then_some(n),
+            no_newline,
+        });
+    }
+    Some(Hunk {
+        old_start: u32::from(old),
+        old_lines: if old { n } else { 0 },
+        new_start: u32::from(!old),
+        new_lines: if old { 0 } else { n },
+        heading: String::new(),
+        lines,
+    })
+}
+
+/// The lines added and removed by a typechange as `git diff --numstat` counts them: git
+/// counts a line diff of the two sides (not the two whole-file halves of the patch), so lines
+/// the sides share are not counted (a file `g` without newline turned into a symlink to `g`
+/// counts `0 0`). `hunks` are the halves' hunks; binary typechanges count nothing.
+pub fn typechange_counts(hunks: &[Hunk]) -> (u32, u32) {
+    type Line<'a> = (&'a str, bool);
+    let side = |origin: LineOrigin| -> Vec<Line<'_>> {
+        hunks
+            .iter()
+            .flat_map(|h| h.lines.iter())
+            .filter(|l| l.origin == origin)
+            .map(|l| (l.content.as_str(), l.no_newline))
+            .collect()
+    };
+    let (old, new) = (side(LineOrigin::Deletion), side(LineOrigin::Addition));
+    // One side is a symlink target (one line), so the table is small; a pathological pair
+    // counts as disjoint rather than costing quadratic time.
+    let common = if old.len().saturating_mul(new.len()) > 16_000_000 {
+        0
+    } else {
+        lcs_len(&old, &new)
+    };
+    let n = |v: usize| u32::try_from(v - common).unwrap_or(u32::MAX);
+    (n(new.len()), n(old.len()))
+}
+
+/// The length of the longest common subsequence of two line lists.
+fn lcs_len<T: PartialEq>(a: &[T], b: &[T]) -> usize {
+    let mut prev = vec![0usize; b.len() + 1];
+    let mut cur = vec![0usize; b.len() + 1];
+    for x in a {
+        for (j, y) in b.iter().enumerate() {
+            cur[j + 1] = if x == y {
+                prev[j] + 1
+            } else {
+                cur[j].max(prev[j + 1])
+            };
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
 }
 
 /// What a diff id encodes: two resolved tree-ish ids and the options.
@@ -489,6 +636,36 @@ mod tests {
         assert_eq!(pretty_rename("a/x/f", "b/x/f"), "{a => b}/x/f");
         assert_eq!(pretty_rename("d/a/f", "d/b/f"), "d/{a => b}/f");
         assert_eq!(pretty_rename("f", "d/f"), "f => d/f");
+        assert_eq!(
+            pretty_rename("crates/core/config.rs", "crates/core/flags/config.rs"),
+            "crates/core/{ => flags}/config.rs"
+        );
+        assert_eq!(pretty_rename("a/b/c", "a/c"), "a/{b => }/c");
+    }
+
+    /// The numbers `git diff --numstat` prints for these typechanges (file to symlink `g`).
+    #[test]
+    fn typechange_counts_are_git_numstat() {
+        for (old, new, want) in [
+            (&b"hello\nworld\n"[..], &b"g"[..], (1, 2)),
+            (b"g", b"g", (0, 0)),
+            (b"x\ng", b"g", (0, 1)),
+            (b"", b"g", (1, 0)),
+            (b"g", b"x\ng", (1, 0)),
+        ] {
+            let hunks: Vec<Hunk> = whole_file_hunk(old, true)
+                .into_iter()
+                .chain(whole_file_hunk(new, false))
+                .collect();
+            assert_eq!(typechange_counts(&hunks), want, "{old:?} -> {new:?}");
+        }
+        assert!(whole_file_hunk(b"\0bin", true).is_none());
+        let h = whole_file_hunk(b"a\nb", false).expect("text");
+        assert_eq!(
+            (h.old_start, h.old_lines, h.new_start, h.new_lines),
+            (0, 0, 1, 2)
+        );
+        assert!(h.lines[1].no_newline && !h.lines[0].no_newline);
     }
 
     #[test]

@@ -7,17 +7,26 @@ use crate::oid::Oid;
 /// Normalises a commit or tag message the way `git commit-tree -m` stores it: one trailing
 /// newline. An empty message is refused, as `git commit` refuses it.
 pub fn normalize_message(message: &str) -> Result<String> {
+    check_message(message)?;
+    let mut m = message.to_owned();
+    if !m.ends_with('\n') {
+        m.push('\n');
+    }
+    Ok(m)
+}
+
+/// Checks a message that is stored as it is, byte for byte: the message of a commit that is
+/// picked again, which `git cherry-pick` copies verbatim (no newline added at the end, blanks
+/// kept), so that the new commit has git's id. An empty message or one with a NUL byte is
+/// refused, as for [`normalize_message`].
+pub fn check_message(message: &str) -> Result<()> {
     if message.trim().is_empty() {
         return Err(Error::invalid("message is empty"));
     }
     if message.contains('\0') {
         return Err(Error::invalid("message holds a NUL byte"));
     }
-    let mut m = message.to_owned();
-    if !m.ends_with('\n') {
-        m.push('\n');
-    }
-    Ok(m)
+    Ok(())
 }
 
 /// The text of a commit object without signature: what is hashed, and what a signer signs.

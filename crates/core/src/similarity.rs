@@ -53,10 +53,7 @@ fn chunk_counts(buf: &[u8], is_text: bool) -> HashMap<u32, u64> {
     counts
 }
 
-/// Whether git would treat the content as binary: a NUL in its first 8,000 bytes.
-fn is_binary(buf: &[u8]) -> bool {
-    buf.iter().take(8000).any(|&b| b == 0)
-}
+use crate::diff::buffer_is_binary as is_binary;
 
 /// Git's score of `dst` as a rename or copy of `src`, on git's scale of 0 to 60,000.
 pub fn score(src: &[u8], dst: &[u8]) -> u64 {

@@ -4,7 +4,9 @@ use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashSet};
 use std::path::Path;
 
-use gitapi_core::object::{commit_payload as payload_text, insert_signature, normalize_message};
+use gitapi_core::object::{
+    check_message, commit_payload as payload_text, insert_signature, normalize_message,
+};
 use gitapi_core::porcelain::pick::{Pick, Picked};
 use gitapi_core::reflog;
 use gitapi_core::{
@@ -28,9 +30,20 @@ pub(crate) struct NewCommit<'a> {
 
 impl NewCommit<'_> {
     pub(crate) fn payload(&self) -> Result<String> {
+        self.payload_as(false)
+    }
+
+    /// The payload, with the message stored as given (`verbatim`, as a pick copies a commit's
+    /// message) or normalised to end in one newline.
+    fn payload_as(&self, verbatim: bool) -> Result<String> {
         self.author.validate()?;
         self.committer.validate()?;
-        let message = normalize_message(self.message)?;
+        let message = if verbatim {
+            check_message(self.message)?;
+            self.message.to_owned()
+        } else {
+            normalize_message(self.message)?
+        };
         let parents: Vec<Oid> = self.parents.iter().map(|p| oid(*p)).collect();
         Ok(payload_text(
             oid(self.tree),
@@ -39,6 +52,15 @@ impl NewCommit<'_> {
             self.committer,
             &message,
         ))
+    }
+
+    /// Writes the unsigned commit object with the message kept byte for byte (a cherry-pick or
+    /// revert, as git's sequencer stores it) and returns its id.
+    pub(crate) fn write_verbatim(&self, repo: &git2::Repository) -> Result<git2::Oid> {
+        let payload = self.payload_as(true)?;
+        let odb = repo.odb().map_err(map_err("opening object database"))?;
+        odb.write(git2::ObjectType::Commit, payload.as_bytes())
+            .map_err(map_err("writing commit"))
     }
 
     /// Writes the commit object (signed as asked) and returns its id.
@@ -608,7 +630,7 @@ pub(crate) fn pick(repo: &git2::Repository, req: &PickCommit, pick: Pick) -> Res
         committer: &req.committer,
         message: &message,
     };
-    let id = nc.write(repo, &Signing::None, None)?;
+    let id = nc.write_verbatim(repo)?;
     advance(
         repo,
         &req.branch,

@@ -17,7 +17,10 @@ fn git_options(o: &DiffOptions) -> git2::DiffOptions {
     opts.context_lines(o.context_lines)
         .interhunk_lines(0)
         .id_abbrev(7)
-        .disable_pathspec_match(true);
+        .disable_pathspec_match(true)
+        // A file turned into a symlink (or back) is one typechange, as git reports it, not a
+        // deletion and an addition that rename detection may pair with other files.
+        .include_typechange(true);
     for p in &o.paths {
         opts.pathspec(p.as_str());
     }
@@ -228,10 +231,32 @@ fn to_model(repo: &git2::Repository, diff: &git2::Diff<'_>, id: Option<DiffId>) 
             _ => None,
         };
         let (old, new) = (delta.old_file(), delta.new_file());
-        let binary = delta.flags().is_binary() || old.is_binary() || new.is_binary();
+        let mut binary = delta.flags().is_binary() || old.is_binary() || new.is_binary();
         let mut hunks = Vec::new();
         let (mut additions, mut deletions) = (0u32, 0u32);
-        if let Some(patch) = patch.as_ref().filter(|_| !binary) {
+        if st == DiffStatus::TypeChanged {
+            // git prints a typechange as the whole old side deleted and the whole new side
+            // added, and counts a line diff of the two sides; libgit2 diffs the two contents.
+            let old_bytes = side_content(repo, &old)?;
+            let new_bytes = side_content(repo, &new)?;
+            binary = gitapi_core::diff::buffer_is_binary(&old_bytes)
+                || gitapi_core::diff::buffer_is_binary(&new_bytes);
+            hunks.extend(gitapi_core::diff::whole_file_hunk(&old_bytes, true));
+            hunks.extend(gitapi_core::diff::whole_file_hunk(&new_bytes, false));
+            if !binary {
+                (additions, deletions) = gitapi_core::diff::typechange_counts(&hunks);
+            }
+        } else if !binary && old.id() == new.id() && !old.id().is_zero() {
+            // Content unchanged (an exact rename, a mode change): libgit2 loads no content, so
+            // it cannot know the blob is binary; git checks the blob for `--numstat`.
+            if let Ok(blob) = repo.find_blob(old.id()) {
+                binary = gitapi_core::diff::buffer_is_binary(blob.content());
+            }
+        }
+        if let Some(patch) = patch
+            .as_ref()
+            .filter(|_| !binary && st != DiffStatus::TypeChanged)
+        {
             for h in 0..patch.num_hunks() {
                 let (hunk, n) = patch.hunk(h).map_err(map_err("reading hunk"))?;
                 let header = String::from_utf8_lossy(hunk.header()).into_owned();
@@ -318,6 +343,30 @@ fn to_model(repo: &git2::Repository, diff: &git2::Diff<'_>, id: Option<DiffId>) 
     }
     files.sort_by(|a, b| a.path().cmp(b.path()));
     Ok(Diff::new(id, files))
+}
+
+/// The content of one side of a delta: its blob, or for a work-tree side that is not an
+/// object yet, the file (a symlink's target) in the work tree.
+fn side_content(repo: &git2::Repository, f: &git2::DiffFile<'_>) -> Result<Vec<u8>> {
+    if !f.id().is_zero()
+        && let Ok(blob) = repo.find_blob(f.id())
+    {
+        return Ok(blob.content().to_vec());
+    }
+    let (Some(dir), Some(path)) = (repo.workdir(), f.path()) else {
+        return Ok(Vec::new());
+    };
+    let full = dir.join(path);
+    match std::fs::symlink_metadata(&full) {
+        Ok(m) if m.file_type().is_symlink() => {
+            let target = std::fs::read_link(&full)
+                .map_err(|e| Error::internal(format!("reading symlink {}: {e}", full.display())))?;
+            Ok(target.into_os_string().into_encoded_bytes())
+        }
+        Ok(_) => std::fs::read(&full)
+            .map_err(|e| Error::internal(format!("reading {}: {e}", full.display()))),
+        Err(_) => Ok(Vec::new()),
+    }
 }
 
 /// Git's similarity index of a rename or copy, from both blobs' content.

@@ -204,6 +204,10 @@ struct Pending {
     parents: Vec<git2::Oid>,
     author: gitapi_core::Signature,
     message: String,
+    /// Whether the message is a picked commit's, stored byte for byte as git's sequencer
+    /// stores it (a plain pick, maybe with fixups folded in); a reworded or squashed message
+    /// is normalised.
+    verbatim: bool,
 }
 
 pub(crate) fn rebase(repo: &git2::Repository, req: &Rebase) -> Result<RebaseOutcome> {
@@ -264,7 +268,11 @@ pub(crate) fn rebase(repo: &git2::Repository, req: &Rebase) -> Result<RebaseOutc
                 committer: &req.committer,
                 message: &p.message,
             };
-            *head = nc.write(repo, &Signing::None, None)?;
+            *head = if p.verbatim {
+                nc.write_verbatim(repo)?
+            } else {
+                nc.write(repo, &Signing::None, None)?
+            };
             written.push(oid(*head));
         }
         Ok(())
@@ -322,6 +330,7 @@ pub(crate) fn rebase(repo: &git2::Repository, req: &Rebase) -> Result<RebaseOutc
                     message: custom, ..
                 } = step
                 {
+                    p.verbatim = false;
                     // What `git rebase -i` leaves once the editor's comment lines are stripped.
                     p.message = match custom {
                         Some(custom) => custom.clone(),
@@ -343,6 +352,7 @@ pub(crate) fn rebase(repo: &git2::Repository, req: &Rebase) -> Result<RebaseOutc
                     parents: vec![onto_commit_id],
                     author: convert::signature(&commit.author()),
                     message,
+                    verbatim: matches!(step, RebaseStep::Pick { .. }),
                 });
             }
         }

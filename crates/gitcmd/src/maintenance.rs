@@ -86,8 +86,30 @@ pub fn clone(
         .limit(MAINTENANCE_LIMIT)
         .ok(dog)
         .map_err(clone_error)?;
+    refuse_unsupported_format(dog, &path)?;
     apply_defaults(dog, &path)?;
     gitapi_storage::move_into_place(layout, repo, &path)
+}
+
+/// Refuses a clone whose source uses an object format other than SHA-1 (a repository made
+/// with `git init --object-format=sha256`): the libgit2 build here reads SHA-1 repositories
+/// only, and a repository one engine cannot open would break a switch of engines. The check
+/// runs on the clone in scratch space, before anything enters the data directory, so the
+/// refusal leaves nothing behind (the scratch space goes when it is dropped).
+fn refuse_unsupported_format(dog: &Watchdog, dir: &Path) -> Result<()> {
+    let config = local_config(dog, dir)?;
+    let format = config
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "extensions.objectformat")
+        .map(|(_, v)| v.to_ascii_lowercase());
+    match format.as_deref() {
+        None | Some("sha1") => Ok(()),
+        Some(other) => Err(Error::precondition(format!(
+            "the source repository uses the {other} object format; only sha1 repositories are \
+             supported"
+        ))),
+    }
 }
 
 /// Fetches a mirror from its origin with `--prune`: `FailedPrecondition` when the repository is

@@ -1,7 +1,9 @@
 //! Commits: reading, the log walk (`rev-list`), and every way of making a commit without a
 //! work tree.
 
-use gitapi_core::object::{commit_payload as payload_text, insert_signature, normalize_message};
+use gitapi_core::object::{
+    check_message, commit_payload as payload_text, insert_signature, normalize_message,
+};
 use gitapi_core::porcelain::pick::{Pick, Picked};
 use gitapi_core::reflog;
 use gitapi_core::{
@@ -27,9 +29,20 @@ pub(crate) struct NewCommit {
 impl NewCommit {
     /// The bytes hashed (before signing): the same function the libgit2 engine uses.
     pub(crate) fn payload(&self) -> Result<String> {
+        self.payload_as(false)
+    }
+
+    /// The payload, with the message stored as given (`verbatim`, as a pick copies a commit's
+    /// message) or normalised to end in one newline.
+    fn payload_as(&self, verbatim: bool) -> Result<String> {
         self.author.validate()?;
         self.committer.validate()?;
-        let message = normalize_message(&self.message)?;
+        let message = if verbatim {
+            check_message(&self.message)?;
+            self.message.clone()
+        } else {
+            normalize_message(&self.message)?
+        };
         Ok(payload_text(
             self.tree,
             &self.parents,
@@ -37,6 +50,12 @@ impl NewCommit {
             &self.committer,
             &message,
         ))
+    }
+
+    /// Writes the unsigned commit object with the message kept byte for byte (a cherry-pick or
+    /// revert, as git's sequencer stores it) and returns its id.
+    pub(crate) fn write_verbatim(&self, repo: &Repo) -> Result<Oid> {
+        repo.write_object(ObjectKind::Commit, self.payload_as(true)?.into_bytes())
     }
 
     /// Writes the commit object (signed as asked) and returns its id.
@@ -321,7 +340,7 @@ pub(crate) fn pick(repo: &Repo, req: &PickCommit, pick: Pick) -> Result<Commit> 
         message,
     };
     let reflog_message = pick.reflog_message(&nc.message);
-    let id = nc.write(repo, &Signing::None, None)?;
+    let id = nc.write_verbatim(repo)?;
     advance(repo, &req.branch, Some(tip), id, &reflog_message)?;
     repo.commit(id)
 }

@@ -51,24 +51,59 @@ fn mode_of(bits: u32) -> Option<FileMode> {
 }
 
 /// Joins raw entries with their patches into the model, sorted by path as the libgit2 engine
-/// sorts.
-pub(crate) fn to_model(out: &[u8], id: Option<DiffId>) -> Result<Diff> {
+/// sorts. A typechange has one raw entry and two patches (git splits it into the deletion of
+/// the old side and the addition of the new one); they become one file with both halves'
+/// hunks. A pair whose content did not change (an exact rename, a mode change) has no content
+/// in the patch, so whether git takes it for binary is read from the blob, as git does for
+/// `--numstat`.
+pub(crate) fn to_model(repo: &Repo, out: &[u8], id: Option<DiffId>) -> Result<Diff> {
     let (raws, patch) = parse::split_raw_and_patch(out)?;
     let patches = parse::parse_patch(patch)?;
-    if patches.len() != raws.len() {
+    let wanted = raws.len() + raws.iter().filter(|r| is_typechange(r)).count();
+    if patches.len() != wanted {
         return Err(Error::internal(format!(
-            "diff printed {} raw entries but {} patches",
+            "diff printed {} raw entries ({wanted} patches expected) but {} patches",
             raws.len(),
             patches.len()
         )));
     }
-    let mut files: Vec<FileDiff> = raws
-        .into_iter()
-        .zip(patches)
-        .map(|(r, p)| file_diff(r, p))
-        .collect();
+    let mut patches = patches.into_iter();
+    let mut files: Vec<FileDiff> = Vec::with_capacity(raws.len());
+    let mut unchanged: Vec<(usize, Oid)> = Vec::new();
+    for r in raws {
+        let mut p = patches.next().unwrap_or_default();
+        if is_typechange(&r) {
+            let second = patches.next().unwrap_or_default();
+            p.binary |= second.binary;
+            p.hunks.extend(second.hunks);
+        } else if !p.binary
+            && p.hunks.is_empty()
+            && r.old_oid == r.new_oid
+            && !r.old_oid.is_zero()
+            && matches!(
+                r.status,
+                DiffStatus::Modified | DiffStatus::Renamed | DiffStatus::Copied
+            )
+        {
+            unchanged.push((files.len(), r.old_oid));
+        }
+        files.push(file_diff(r, p));
+    }
+    if !unchanged.is_empty() {
+        let names: Vec<String> = unchanged.iter().map(|(_, o)| o.to_string()).collect();
+        for ((i, _), obj) in unchanged.iter().zip(repo.read_many(&names)?) {
+            if let Some((_, _, data)) = obj {
+                files[*i].binary = gitapi_core::diff::buffer_is_binary(&data);
+            }
+        }
+    }
     files.sort_by(|a, b| a.path().cmp(b.path()));
     Ok(Diff::new(id, files))
+}
+
+/// A typechange pair, which git prints as two patches.
+fn is_typechange(r: &RawDiff) -> bool {
+    r.status == DiffStatus::TypeChanged
 }
 
 fn file_diff(r: RawDiff, p: FilePatch) -> FileDiff {
@@ -82,8 +117,11 @@ fn file_diff(r: RawDiff, p: FilePatch) -> FileDiff {
             .sum();
         u32::try_from(n).unwrap_or(u32::MAX)
     };
+    let typechange = r.status == DiffStatus::TypeChanged;
     let (additions, deletions) = if p.binary {
         (0, 0)
+    } else if typechange {
+        gitapi_core::diff::typechange_counts(&p.hunks)
     } else {
         (count(LineOrigin::Addition), count(LineOrigin::Deletion))
     };
@@ -111,7 +149,11 @@ fn file_diff(r: RawDiff, p: FilePatch) -> FileDiff {
         binary: p.binary,
         additions,
         deletions,
-        hunks: if p.binary { Vec::new() } else { p.hunks },
+        hunks: if p.binary && !typechange {
+            Vec::new()
+        } else {
+            p.hunks
+        },
     }
 }
 
@@ -154,7 +196,7 @@ pub(crate) fn diff_commits(
         to: new_id,
         options: o.clone(),
     });
-    to_model(&out, Some(id))
+    to_model(repo, &out, Some(id))
 }
 
 /// Diffs that involve a workspace's index or work tree (`dir` is its work tree, `base` its
@@ -195,18 +237,18 @@ pub(crate) fn diff_workspace(
                 to: index_tree,
                 options: o.clone(),
             });
-            to_model(&out, Some(id))
+            to_model(repo, &out, Some(id))
         }
         DiffSpec::TreeToWorktree { from, .. } => {
             let (_, old_tree) = old_side(from)?;
             refresh(repo, dir)?;
             let g = with_options(ws(Sub::DiffIndex), o).arg(old_tree.to_string());
-            to_model(&run(with_paths(g, o))?, None)
+            to_model(repo, &run(with_paths(g, o))?, None)
         }
         DiffSpec::Worktree { .. } => {
             refresh(repo, dir)?;
             let g = with_options(ws(Sub::DiffFiles), o);
-            to_model(&run(with_paths(g, o))?, None)
+            to_model(repo, &run(with_paths(g, o))?, None)
         }
         DiffSpec::Commits { .. } => Err(Error::internal("commit diffs do not run in a workspace")),
     }

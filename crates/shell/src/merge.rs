@@ -175,6 +175,10 @@ struct Pending {
     parents: Vec<Oid>,
     author: gitapi_core::Signature,
     message: String,
+    /// Whether the message is a picked commit's, stored byte for byte as git's sequencer
+    /// stores it (a plain pick, maybe with fixups folded in); a reworded or squashed message
+    /// is normalised.
+    verbatim: bool,
 }
 
 pub(crate) fn rebase(repo: &Repo, req: &Rebase) -> Result<RebaseOutcome> {
@@ -224,14 +228,18 @@ pub(crate) fn rebase(repo: &Repo, req: &Rebase) -> Result<RebaseOutcome> {
         }
     };
     let write = |p: &Pending| -> Result<Oid> {
-        NewCommit {
+        let nc = NewCommit {
             tree: p.tree,
             parents: p.parents.clone(),
             author: p.author.clone(),
             committer: req.committer.clone(),
             message: p.message.clone(),
+        };
+        if p.verbatim {
+            nc.write_verbatim(repo)
+        } else {
+            nc.write(repo, &Signing::None, None)
         }
-        .write(repo, &Signing::None, None)
     };
     let mut head = onto;
     let mut pending: Option<Pending> = None;
@@ -270,6 +278,7 @@ pub(crate) fn rebase(repo: &Repo, req: &Rebase) -> Result<RebaseOutcome> {
                     message: custom, ..
                 } = step
                 {
+                    p.verbatim = false;
                     // What `git rebase -i` leaves once the editor's comment lines are stripped.
                     p.message = match custom {
                         Some(custom) => custom.clone(),
@@ -293,6 +302,7 @@ pub(crate) fn rebase(repo: &Repo, req: &Rebase) -> Result<RebaseOutcome> {
                     parents: vec![onto_commit],
                     author: commit.author.clone(),
                     message,
+                    verbatim: matches!(step, RebaseStep::Pick { .. }),
                 });
             }
         }

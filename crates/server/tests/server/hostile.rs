@@ -850,3 +850,102 @@ async fn a_gc_while_another_runs_is_a_conflict() {
             .expect_error(409, "conflict");
     }
 }
+
+/// A SHA-256 repository made by `git init --object-format=sha256` with one commit.
+fn sha256_source() -> tempfile::TempDir {
+    let src = tempfile::tempdir().expect("tempdir");
+    let git = gitapi_testkit::git::Git::new();
+    git.run(
+        src.path(),
+        &["init", "-q", "--object-format=sha256", "-b", "main"],
+    );
+    std::fs::write(src.path().join("a.txt"), "a\n").expect("write");
+    git.run(src.path(), &["add", "a.txt"]);
+    git.run(src.path(), &["commit", "-q", "-m", "sha256 root"]);
+    assert_eq!(
+        git.run(src.path(), &["rev-parse", "--show-object-format"])
+            .trim(),
+        "sha256"
+    );
+    src
+}
+
+async fn listed(t: &TestApp) -> Vec<String> {
+    let a = t.get("/v1/repos").await.expect(200);
+    a.json()["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| i["name"].as_str().expect("a name").to_owned())
+        .collect()
+}
+
+/// Issue 9, class 10: cloning a SHA-256 repository (which the libgit2 build here cannot read)
+/// is refused on both engines with 422 `failed_precondition`, before anything is created: no
+/// repository directory and no scratch is left, and `GET /v1/repos` still lists the others.
+/// A repository directory that cannot be read (the half-made clone an earlier version left)
+/// never breaks the listing of the others, and can be deleted.
+#[tokio::test]
+async fn a_sha256_clone_is_refused_and_an_unreadable_repository_breaks_nothing() {
+    let src = sha256_source();
+    for engine in [
+        gitapi_switch::EngineKind::Libgit2,
+        gitapi_switch::EngineKind::Shell,
+    ] {
+        let t = TestApp::on(engine, |c| c.allow_local_clone = true);
+        t.seed("demo").await;
+        let url = format!("file://{}", src.path().display());
+        let a = t
+            .call(
+                "POST",
+                "/v1/repos",
+                Some(json!({"name": "s", "source": {"url": url}})),
+            )
+            .await
+            .expect_error(422, "failed_precondition");
+        assert!(
+            a.json()["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("sha256")),
+            "{engine:?}: the message names the object format: {}",
+            a.text()
+        );
+        assert!(
+            !t.data().join("repos/s.git").exists(),
+            "{engine:?}: no repository"
+        );
+        let scratch: Vec<_> = std::fs::read_dir(t.data().join("tmp"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .collect();
+        assert!(scratch.is_empty(), "{engine:?}: scratch left: {scratch:?}");
+        assert_eq!(listed(&t).await, ["demo"], "{engine:?}");
+        t.get("/v1/repos/s").await.expect_error(404, "not_found");
+
+        // A repository directory the engine cannot read, put there behind the service's back.
+        let git = gitapi_testkit::git::Git::new();
+        let broken = t.data().join("repos/broken.git");
+        git.run(
+            t.data(),
+            &[
+                "clone",
+                "-q",
+                "--bare",
+                &url,
+                broken.to_str().expect("UTF-8 temp path"),
+            ],
+        );
+        assert_eq!(
+            listed(&t).await,
+            ["demo"],
+            "{engine:?}: the listing skips what it cannot read"
+        );
+        t.call("DELETE", "/v1/repos/broken", None).await.expect(204);
+        assert!(
+            !broken.exists(),
+            "{engine:?}: the unreadable repository is deleted"
+        );
+        assert_eq!(listed(&t).await, ["demo"], "{engine:?}");
+    }
+}

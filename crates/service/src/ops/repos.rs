@@ -24,6 +24,19 @@ pub enum RepoSource {
     },
 }
 
+/// Whether an error reading a repository says that its directory cannot be read (a repository
+/// the engine cannot open: a half-made clone, a foreign object format, damage), rather than
+/// that the call failed (its deadline, an engine not available) or the repository is gone.
+fn unreadable(err: &Error) -> bool {
+    matches!(
+        err.kind(),
+        ErrorKind::Internal
+            | ErrorKind::InvalidArgument
+            | ErrorKind::FailedPrecondition
+            | ErrorKind::Unimplemented
+    )
+}
+
 impl RepoService {
     /// Creates a repository: empty, a bare clone or a mirror. Needs `admin` on the name. A
     /// clone is maintenance: it runs under the maintenance deadline, not the request's.
@@ -97,6 +110,18 @@ impl RepoService {
                 Ok(info) => items.push(info),
                 // Deleted between the listing and now.
                 Err(err) if err.kind() == ErrorKind::NotFound => {}
+                // One repository directory the engine cannot read (a half-made clone, a
+                // damaged or foreign repository) never breaks the listing of the others: it is
+                // left out, and logged for the operator.
+                Err(err) if unreadable(&err) => {
+                    tracing::warn!(
+                        repo = name.as_str(),
+                        error = %err,
+                        "a repository directory cannot be read; left out of the listing"
+                    );
+                }
+                // The call's own failures (its deadline, an engine that is not available)
+                // end the listing.
                 Err(err) => return Err(err),
             }
         }
@@ -119,9 +144,27 @@ impl RepoService {
     /// any of its refs.
     pub async fn delete_repo(&self, cx: &CallContext, repo: &RepoName) -> Result<()> {
         let op = self.write(cx, "delete_repo", Scope::Admin, repo).await?;
-        let before = self
+        let before = match self
             .refuse_if_protected(&op, repo, "deleting the repository")
-            .await?;
+            .await
+        {
+            Ok(refs) => refs,
+            // A repository directory the engine cannot read (a half-made clone, a foreign
+            // object format) can still be deleted when no protection rule could cover it:
+            // without rules there is nothing its refs could be protected by.
+            Err(err)
+                if unreadable(&err)
+                    && self.protection_store().get(repo).await?.rules.is_empty() =>
+            {
+                tracing::warn!(
+                    repo = repo.as_str(),
+                    error = %err,
+                    "deleting a repository whose refs cannot be read"
+                );
+                Vec::new()
+            }
+            Err(err) => return Err(err),
+        };
         op.commit(op.e.delete_repo(repo)).await?;
         self.protection_store()
             .put(repo, Protections::default())

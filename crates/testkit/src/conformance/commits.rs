@@ -747,6 +747,190 @@ pub async fn cherry_pick_matches_git(factory: Factory) {
     h.fsck(r);
 }
 
+/// The messages of the fixture of [`verbatim_fixture`]: without a trailing newline, with
+/// blanks git's cleanup would strip, and an ordinary one.
+const VERBATIM_MESSAGES: [&str; 4] = [
+    "subject without newline",
+    "subject\n\nbody without newline",
+    "  spaced subject  \n\n\nbody with trailing blanks   \n\n",
+    "ordinary subject\n",
+];
+
+/// `side` (tags `m0`..`m3`) holds one commit per message of [`VERBATIM_MESSAGES`], stored as
+/// they are; `main` moved on by one commit since `side` branched.
+fn verbatim_fixture(h: &Harness) -> Fixture {
+    let f = h.fixture("verbatim", |w| {
+        w.commit("base", &[("a.txt", "a\n")]);
+        w.checkout_new("side");
+        for (i, message) in VERBATIM_MESSAGES.iter().enumerate() {
+            w.write(&format!("s{i}.txt"), format!("side {i}\n"));
+            w.git(&["add", "-A"]);
+            let tree = w.git(&["write-tree"]);
+            // `commit-tree` with the message on stdin stores it as it is.
+            let out = w.runner().output_with(
+                w.dir(),
+                &["commit-tree", tree.trim(), "-p", "HEAD"],
+                &[],
+                Some(message.as_bytes()),
+            );
+            assert!(out.status.success(), "commit-tree");
+            let id = String::from_utf8(out.stdout).expect("hex");
+            w.git(&["reset", "-q", "--hard", id.trim()]);
+            w.tag(&format!("m{i}"));
+        }
+        w.checkout("main");
+        w.commit("main moves", &[("m.txt", "m\n")]);
+    });
+    for (i, message) in VERBATIM_MESSAGES.iter().enumerate() {
+        let stored = h.cat_commit(&f.repo, h.rev(&f.repo, &format!("m{i}")));
+        assert_eq!(
+            stored.message, *message,
+            "the fixture stores the message as it is"
+        );
+    }
+    f
+}
+
+/// The environment that gives git `who` as author and committer, with `who`'s date.
+fn identity_env(who: &Signature) -> Vec<(&'static str, String)> {
+    let header = who.to_header();
+    let zone = header.rsplit(' ').next().expect("a zone");
+    let date = format!("{} {zone}", who.time);
+    vec![
+        ("GIT_AUTHOR_NAME", who.name.clone()),
+        ("GIT_AUTHOR_EMAIL", who.email.clone()),
+        ("GIT_AUTHOR_DATE", date.clone()),
+        ("GIT_COMMITTER_NAME", who.name.clone()),
+        ("GIT_COMMITTER_EMAIL", who.email.clone()),
+        ("GIT_COMMITTER_DATE", date),
+    ]
+}
+
+/// Runs git in `o` with `env` added; panics when it fails; returns `HEAD` afterwards.
+fn oracle_run(
+    o: &crate::git::RepoBuilder,
+    env: &[(&'static str, String)],
+    args: &[&str],
+) -> String {
+    let env: Vec<(&str, &OsStr)> = env.iter().map(|(k, v)| (*k, OsStr::new(v))).collect();
+    let out = o.runner().output_with(o.dir(), args, &env, None);
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    o.rev("HEAD")
+}
+
+/// Issue 9, class 8 (messages without a trailing newline): `git cherry-pick` copies the
+/// picked commit's message byte for byte (no newline added at the end, blanks kept), and
+/// `git revert --no-edit` words its own; the commits the engine makes have the ids git's have
+/// when git runs on the same repository with the same identity and dates.
+pub async fn cherry_pick_and_revert_keep_message_bytes(factory: Factory) {
+    let h = Harness::new(&factory);
+    let messages = VERBATIM_MESSAGES;
+    let f = verbatim_fixture(&h);
+    let r = &f.repo;
+    let o = h.scratch_clone(r, "oracle");
+    let committer = h.sig();
+    let env = identity_env(&committer);
+    let oracle = |args: &[&str]| oracle_run(&o, &env, args);
+    let request = |c: &str| PickCommit {
+        commit: rev(c),
+        branch: branch("main"),
+        expected_tip: None,
+        mainline: None,
+        committer: committer.clone(),
+    };
+    for (i, message) in messages.iter().enumerate() {
+        let tag = format!("m{i}");
+        let picked = h
+            .engine
+            .cherry_pick(r, request(&tag))
+            .await
+            .expect("cherry_pick");
+        let theirs = oracle(&["cherry-pick", &h.rev(r, &tag).to_string()]);
+        assert_eq!(
+            picked.message, *message,
+            "the picked message is kept byte for byte"
+        );
+        assert_eq!(
+            picked.oid.to_string(),
+            theirs,
+            "cherry-pick of {message:?} has git's commit id"
+        );
+        h.assert_commit_matches_git(r, &picked);
+        let reverted = h
+            .engine
+            .revert(r, request(&picked.oid.to_string()))
+            .await
+            .expect("revert");
+        let theirs = oracle(&["revert", "--no-edit", &picked.oid.to_string()]);
+        assert_eq!(
+            reverted.oid.to_string(),
+            theirs,
+            "revert of {message:?} has git's commit id"
+        );
+    }
+    h.fsck(r);
+}
+
+/// Issue 9, class 8, for rebases: `git rebase` replays each commit with its message byte for
+/// byte, also when a fixup folds into it; the engine's rebased commits have git's ids.
+pub async fn rebase_keeps_picked_message_bytes(factory: Factory) {
+    use gitapi_core::{Rebase, RebaseStep};
+    let h = Harness::new(&factory);
+    let f = verbatim_fixture(&h);
+    let r = &f.repo;
+    let side = h.rev(r, "side");
+    h.git_repo(r, &["branch", "side2", "side"]);
+    let o = h.scratch_clone(r, "oracle");
+    let committer = h.sig();
+    let env = identity_env(&committer);
+    let request = |b: &str, plan| Rebase {
+        branch: branch(b),
+        expected_tip: Some(side),
+        onto: rev("main"),
+        upstream: None,
+        plan,
+        committer: committer.clone(),
+    };
+    let out = h
+        .engine
+        .rebase(r, request("side", None))
+        .await
+        .expect("rebase");
+    o.git(&["checkout", "-q", "-b", "side", "origin/side"]);
+    let theirs = oracle_run(&o, &env, &["rebase", "-q", "origin/main"]);
+    assert_eq!(out.tip.to_string(), theirs, "the rebased tip has git's id");
+    for (c, message) in out.commits.iter().zip(VERBATIM_MESSAGES) {
+        assert_eq!(h.cat_commit(r, *c).message, message);
+    }
+
+    let step = |i: usize| h.rev(r, &format!("m{i}"));
+    let plan = vec![
+        RebaseStep::Pick { commit: step(0) },
+        RebaseStep::Fixup { commit: step(1) },
+        RebaseStep::Pick { commit: step(2) },
+        RebaseStep::Pick { commit: step(3) },
+    ];
+    let out = h
+        .engine
+        .rebase(r, request("side2", Some(plan)))
+        .await
+        .expect("rebase with a fixup");
+    o.git(&["checkout", "-q", "-b", "side2", "origin/side2"]);
+    let mut env = env.clone();
+    env.push(("GIT_SEQUENCE_EDITOR", "sed -i 2s/^pick/fixup/".to_owned()));
+    let theirs = oracle_run(&o, &env, &["rebase", "-q", "-i", "origin/main"]);
+    assert_eq!(
+        out.tip.to_string(),
+        theirs,
+        "the rebased tip (with a fixup) has git's id"
+    );
+    h.fsck(r);
+}
+
 /// A conflicting cherry-pick is `Conflict` with the paths git reports, and changes nothing.
 pub async fn cherry_pick_conflict(factory: Factory) {
     let h = Harness::new(&factory);

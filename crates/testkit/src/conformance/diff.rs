@@ -543,3 +543,220 @@ pub async fn diff_by_id_round_trip(factory: Factory) {
         ErrorKind::InvalidArgument,
     );
 }
+
+/// Tags `A` and `B` of the fidelity fixture (issue 9): renames into and out of new folders
+/// (class 5), binary files renamed without change and with only their mode changed (class 7),
+/// and typechanges both ways, of text, binary, empty files and of a file whose content equals
+/// the symlink's target (class 2, and class 3 for libgit2's split of a typechange).
+fn fidelity_fixture(h: &Harness) -> Fixture {
+    h.fixture("fidelity", |w| {
+        w.write("crates/core/config.rs", numbered("c", 10, &[]));
+        w.write("lib/a.rs", numbered("l", 10, &[]));
+        w.write("top.txt", numbered("t", 10, &[]));
+        w.write("deep/er/x.txt", numbered("x", 10, &[]));
+        w.write("bin/blob.bin", "\0\x01blob\0");
+        w.write("bin/mode.bin", "\0mode\0");
+        w.write("tc/file2link", "hello\nworld\n");
+        w.symlink("tc/link2file", "target");
+        w.write("tc/same", "g");
+        w.write("tc/share", "x\ng");
+        w.write("tc/binfile", "\0bin\0");
+        w.write("tc/empty", "");
+        w.symlink("tc/link2bin", "t2");
+        w.commit_all("A");
+        w.tag("A");
+        w.rename("crates/core/config.rs", "crates/core/flags/config.rs");
+        w.rename("lib/a.rs", "lib/a/mod.rs");
+        w.rename("top.txt", "deep/er/top.txt");
+        w.rename("deep/er/x.txt", "x.txt");
+        w.rename("bin/blob.bin", "bin/moved/blob.bin");
+        w.set_executable("bin/mode.bin", true);
+        for p in [
+            "tc/file2link",
+            "tc/same",
+            "tc/share",
+            "tc/binfile",
+            "tc/empty",
+        ] {
+            w.symlink(p, "g");
+        }
+        w.write("tc/link2file", "now a file\n");
+        w.write("tc/link2bin", "\0now binary\0");
+        w.commit_all("B");
+        w.tag("B");
+    })
+}
+
+/// The option sets the fidelity tests compare with: git's defaults, no renames, copies.
+fn fidelity_options() -> [DiffOptions; 3] {
+    [
+        DiffOptions::default(),
+        opts(3, false, false, 50, &[]),
+        opts(3, true, true, 50, &[]),
+    ]
+}
+
+/// Every text format of the engine's diff equals git's byte for byte: `format=stat` (numstat),
+/// name-status with similarity scores, and the patch; and the patch applied with `git apply`
+/// onto `from` gives exactly `to`'s tree.
+fn assert_formats_match_git(
+    h: &Harness,
+    r: &RepoName,
+    d: &Diff,
+    from: &str,
+    to: &str,
+    o: &DiffOptions,
+) {
+    let theirs = git_diff_in(h, None, r, &["--numstat", from, to], o);
+    assert_eq!(d.to_numstat(), theirs, "numstat {from} {to} {o:?}");
+    let theirs = git_diff_in(h, None, r, &["--name-status", from, to], o);
+    assert_eq!(d.to_name_status(), theirs, "name-status {from} {to} {o:?}");
+    let theirs = git_diff_in(h, None, r, &[from, to], o);
+    assert_eq!(d.to_patch(), theirs, "patch {from} {to} {o:?}");
+}
+
+fn assert_patch_applies(
+    h: &Harness,
+    r: &RepoName,
+    d: &Diff,
+    (from, to): (&str, &str),
+    name: &str,
+    paths: &[&str],
+) {
+    let o = h.scratch_clone(r, name);
+    let file = o.dir().with_file_name("diff.patch");
+    std::fs::write(&file, d.to_patch()).expect("write the patch");
+    o.git(&["checkout", "-q", "-f", from]);
+    let out = o.git_output(&[
+        OsStr::new("apply"),
+        OsStr::new("--index"),
+        OsStr::new("--whitespace=nowarn"),
+        file.as_os_str(),
+    ]);
+    assert!(
+        out.status.success(),
+        "git apply of the {from}..{to} patch failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        d.to_patch()
+    );
+    // The paths the diff covers now hold `to`'s content, in the index and the work tree.
+    let mut args = vec!["diff", "--name-only", to, "--"];
+    args.extend(paths.iter().copied());
+    assert_eq!(o.git(&args), "", "the {from}..{to} patch gives {to}");
+    let mut args = vec!["diff", "--cached", "--name-only", to, "--"];
+    args.extend(paths.iter().copied());
+    assert_eq!(o.git(&args), "", "the {from}..{to} patch gives {to}");
+}
+
+/// Issue 9, class 5: a rename into (or out of) a new folder is named in `format=stat` as git
+/// names it (`crates/core/{ => flags}/config.rs`), and every format equals git's.
+pub async fn diff_stat_names_renames_into_new_folders(factory: Factory) {
+    let h = Harness::new(&factory);
+    let f = fidelity_fixture(&h);
+    let r = &f.repo;
+    let paths = ["crates", "lib", "top.txt", "deep", "x.txt"];
+    for (from, to) in [("A", "B"), ("B", "A")] {
+        for mut o in fidelity_options() {
+            o.paths = paths.iter().map(|p| path(p)).collect();
+            let d = diff(&h, r, commits(Some(from), to), o.clone()).await;
+            assert_formats_match_git(&h, r, &d, from, to, &o);
+        }
+    }
+    let d = diff(&h, r, commits(Some("A"), "B"), DiffOptions::default()).await;
+    assert!(
+        d.to_numstat()
+            .contains("0\t0\tcrates/core/{ => flags}/config.rs\n"),
+        "{}",
+        d.to_numstat()
+    );
+}
+
+/// Issue 9, class 7: a binary file renamed without change, or with only its mode changed, is
+/// binary (`- -` in numstat) on every engine, as git says.
+pub async fn diff_binary_exact_rename_is_binary(factory: Factory) {
+    let h = Harness::new(&factory);
+    let f = fidelity_fixture(&h);
+    let r = &f.repo;
+    for (from, to) in [("A", "B"), ("B", "A")] {
+        for mut o in fidelity_options() {
+            o.paths = vec![path("bin")];
+            let d = diff(&h, r, commits(Some(from), to), o.clone()).await;
+            assert_formats_match_git(&h, r, &d, from, to, &o);
+            for file in &d.files {
+                assert!(file.binary, "{} is binary: {file:?}", file.path());
+                assert_eq!((file.additions, file.deletions), (0, 0));
+                assert!(file.hunks.is_empty());
+            }
+        }
+    }
+    let d = diff(&h, r, commits(Some("A"), "B"), DiffOptions::default()).await;
+    let moved = d
+        .files
+        .iter()
+        .find(|f| f.path() == "bin/moved/blob.bin")
+        .expect("the rename");
+    assert_eq!(moved.status, DiffStatus::Renamed);
+    assert_eq!(moved.similarity, Some(100));
+}
+
+/// Issue 9, classes 2 and 3: a typechange (file to symlink and back, of text, binary and
+/// empty files, and of a file whose content is the symlink's target) is one `T` entry as git
+/// reports it, never an error nor an addition paired by rename detection; the patch is git's
+/// deletion followed by an addition, byte for byte; numstat counts as git counts; and the
+/// whole diff applies with `git apply`.
+pub async fn diff_typechange_matches_git(factory: Factory) {
+    let h = Harness::new(&factory);
+    let f = fidelity_fixture(&h);
+    let r = &f.repo;
+    for (from, to) in [("A", "B"), ("B", "A")] {
+        for o in fidelity_options() {
+            let d = diff(&h, r, commits(Some(from), to), o.clone()).await;
+            assert_formats_match_git(&h, r, &d, from, to, &o);
+            let mut only_tc = o.clone();
+            only_tc.paths = vec![path("tc")];
+            let d = diff(&h, r, commits(Some(from), to), only_tc.clone()).await;
+            assert_formats_match_git(&h, r, &d, from, to, &only_tc);
+            assert_eq!(d.files.len(), 7, "{d:?}");
+            for file in &d.files {
+                assert_eq!(file.status, DiffStatus::TypeChanged, "{file:?}");
+                assert_eq!(file.old_path.as_deref(), Some(file.path()));
+                assert_ne!(file.old_mode, file.new_mode);
+            }
+        }
+        // Binary content changes need `--binary` patches (git's own patch does not apply
+        // either), so those two typechanges are left out of the applied patch.
+        let paths = [
+            "tc/file2link",
+            "tc/link2file",
+            "tc/same",
+            "tc/share",
+            "tc/empty",
+            "bin",
+            "crates",
+            "lib",
+            "top.txt",
+            "deep",
+            "x.txt",
+        ];
+        let text = DiffOptions {
+            paths: paths.iter().map(|p| path(p)).collect(),
+            ..DiffOptions::default()
+        };
+        let d = diff(&h, r, commits(Some(from), to), text).await;
+        assert_patch_applies(&h, r, &d, (from, to), &format!("apply-{from}{to}"), &paths);
+    }
+    let d = diff(&h, r, commits(Some("A"), "B"), DiffOptions::default()).await;
+    let file = |p: &str| d.files.iter().find(|f| f.path() == p).expect(p).clone();
+    let f2l = file("tc/file2link");
+    assert_eq!(f2l.old_mode, Some(gitapi_core::FileMode::Regular));
+    assert_eq!(f2l.new_mode, Some(gitapi_core::FileMode::Symlink));
+    assert_eq!((f2l.additions, f2l.deletions, f2l.binary), (1, 2, false));
+    assert_eq!(f2l.hunks.len(), 2, "the deletion and the addition");
+    let bin = file("tc/binfile");
+    assert!(bin.binary);
+    assert_eq!(bin.hunks.len(), 1, "the symlink's side is text");
+    assert_eq!(
+        (file("tc/same").additions, file("tc/same").deletions),
+        (0, 0)
+    );
+}
