@@ -82,6 +82,7 @@ mod remote;
 mod stats;
 mod store;
 
+use std::any::Any;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -248,6 +249,63 @@ impl Cache {
         }
         if let Some(memory) = &levels.memory {
             memory.insert(key, value);
+        }
+    }
+
+    /// The value decoded from an entry's bytes, from memory only: what [`Cache::put_value`] or
+    /// [`Cache::put_memory_value`] kept there. A miss when the entry is absent, holds bytes, or
+    /// holds a value of another type.
+    pub fn get_value<T: Any + Send + Sync>(&self, key: &[u8]) -> Option<Arc<T>> {
+        let value = self.levels.memory.as_ref()?.get_decoded(key)?;
+        value.downcast::<T>().ok()
+    }
+
+    /// Looks in the store, then Redis (a Redis hit is copied into the store), leaving memory
+    /// alone: for a caller that decodes the bytes and keeps the decoded value in memory with
+    /// [`Cache::put_memory_value`].
+    pub async fn get_below_memory(&self, key: &[u8]) -> Option<Bytes> {
+        let levels = &*self.levels;
+        if let Some(store) = &levels.store
+            && let Some(value) = store.get(key)
+        {
+            return Some(value);
+        }
+        if let Some(redis) = &levels.redis
+            && let Some(value) = redis.get(key).await
+        {
+            if let Some(store) = &levels.store {
+                store.put(Bytes::copy_from_slice(key), value.clone());
+            }
+            return Some(value);
+        }
+        None
+    }
+
+    /// Stores `bytes` in the store and Redis, and `value` (what `bytes` decode to) in memory,
+    /// weighed as `bytes.len()`: the encoded size stands in for the decoded one (for the
+    /// service's answers, a decoded value takes 1 to 1.5 times its JSON).
+    pub fn put_value<T: Any + Send + Sync>(&self, key: &[u8], value: Arc<T>, bytes: Bytes) {
+        let levels = &*self.levels;
+        if bytes.len() > MAX_ENTRY_BYTES {
+            return;
+        }
+        let key = Bytes::copy_from_slice(key);
+        let weight = bytes.len();
+        if let Some(redis) = &levels.redis {
+            redis.put(&key, bytes.clone());
+        }
+        if let Some(store) = &levels.store {
+            store.put(key.clone(), bytes);
+        }
+        if let Some(memory) = &levels.memory {
+            memory.insert_decoded(key, value, weight);
+        }
+    }
+
+    /// Keeps a decoded value in memory only, weighed as `weight` bytes.
+    pub fn put_memory_value<T: Any + Send + Sync>(&self, key: &[u8], value: Arc<T>, weight: usize) {
+        if let Some(memory) = &self.levels.memory {
+            memory.insert_decoded(Bytes::copy_from_slice(key), value, weight);
         }
     }
 

@@ -205,7 +205,7 @@ impl crate::service::RepoService {
         compute: F,
     ) -> gitapi_core::Result<T>
     where
-        T: serde::Serialize + serde::de::DeserializeOwned,
+        T: serde::Serialize + serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
         F: std::future::Future<Output = gitapi_core::Result<T>>,
     {
         let answers = self.answers();
@@ -216,10 +216,17 @@ impl crate::service::RepoService {
             gitapi_telemetry::note_cache(Outcome::Bypass.as_str());
             return compute.await;
         };
-        if let Some(bytes) = answers.cache().get(&key).await
-            && let Ok(answer) = serde_json::from_slice(&bytes)
+        let cache = answers.cache();
+        // Memory keeps answers decoded: a hit is a clone, not a parse of the JSON.
+        if let Some(answer) = cache.get_value::<T>(&key) {
+            gitapi_telemetry::note_cache(Outcome::Hit.as_str());
+            return Ok(T::clone(&answer));
+        }
+        if let Some(bytes) = cache.get_below_memory(&key).await
+            && let Ok(answer) = serde_json::from_slice::<T>(&bytes)
         {
             gitapi_telemetry::note_cache(Outcome::Hit.as_str());
+            cache.put_memory_value(&key, std::sync::Arc::new(answer.clone()), bytes.len());
             return Ok(answer);
         }
         gitapi_telemetry::note_cache(Outcome::Miss.as_str());
@@ -227,7 +234,11 @@ impl crate::service::RepoService {
         if let Ok(answer) = &out
             && let Ok(bytes) = serde_json::to_vec(answer)
         {
-            answers.cache().put(&key, Bytes::from(bytes));
+            cache.put_value(
+                &key,
+                std::sync::Arc::new(answer.clone()),
+                Bytes::from(bytes),
+            );
         }
         out
     }
@@ -245,25 +256,23 @@ impl crate::service::RepoService {
         compute: F,
     ) -> gitapi_core::Result<T>
     where
-        T: serde::Serialize + serde::de::DeserializeOwned,
+        T: serde::Serialize + Clone + Send + Sync + 'static,
         F: std::future::Future<Output = gitapi_core::Result<T>>,
     {
         let Some(key) = self.version_key(op, repo, request).await else {
             return compute.await;
         };
-        let answers = self.answers();
-        if let Some(bytes) = answers.cache().get_memory(&key)
-            && let Ok(answer) = serde_json::from_slice(&bytes)
-        {
+        let cache = self.answers().cache();
+        if let Some(answer) = cache.get_value::<T>(&key) {
             gitapi_telemetry::note_cache(Outcome::Hit.as_str());
-            return Ok(answer);
+            return Ok(T::clone(&answer));
         }
         gitapi_telemetry::note_cache(Outcome::Miss.as_str());
         let out = compute.await;
-        if let Ok(answer) = &out
-            && let Ok(bytes) = serde_json::to_vec(answer)
-        {
-            answers.cache().put_memory(&key, Bytes::from(bytes));
+        if let Ok(answer) = &out {
+            // Weighed by its JSON, as answers are (see `Cache::put_value`).
+            let weight = serde_json::to_vec(answer).map_or(0, |b| b.len());
+            cache.put_memory_value(&key, std::sync::Arc::new(answer.clone()), weight);
         }
         out
     }

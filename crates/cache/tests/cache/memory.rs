@@ -113,3 +113,46 @@ async fn measure_memory_get() {
     };
     println!("memory hit: get_memory {per_get:?}, get {per_async_get:?} ({build})");
 }
+
+#[tokio::test]
+async fn decoded_values_are_kept_in_memory_and_their_bytes_below() {
+    let data = tempfile::tempdir().expect("temp");
+    let cache = Cache::open(gitapi_cache::CacheConfig {
+        memory_bytes: 1 << 20,
+        store: Some(gitapi_cache::StoreConfig::new(data.path().join("c.redb"))),
+        redis: None,
+    })
+    .await
+    .expect("open");
+    let value = std::sync::Arc::new(vec![String::from("a"), String::from("b")]);
+    cache.put_value(b"k", value.clone(), Bytes::from_static(b"[\"a\",\"b\"]"));
+
+    // Memory hands back the decoded value itself, not a copy.
+    let got = cache.get_value::<Vec<String>>(b"k").expect("a memory hit");
+    assert!(std::sync::Arc::ptr_eq(&got, &value));
+    // Another type under the key, or bytes asked of a decoded entry, is a miss, not a panic.
+    assert!(cache.get_value::<Vec<u8>>(b"k").is_none());
+    assert_eq!(cache.get_memory(b"k"), None);
+    // The store holds the encoded form.
+    cache.flush().await;
+    assert_eq!(
+        cache.get_below_memory(b"k").await.as_deref(),
+        Some(&b"[\"a\",\"b\"]"[..])
+    );
+    // Weighed by the encoded size.
+    let memory = memory_stats(&cache);
+    assert_eq!(memory.bytes, Some(1 + 9));
+
+    // Memory only: nothing reaches the store.
+    cache.put_memory_value(b"v", std::sync::Arc::new(7_u64), 8);
+    assert_eq!(cache.get_value::<u64>(b"v").as_deref(), Some(&7));
+    cache.flush().await;
+    assert_eq!(cache.get_below_memory(b"v").await, None);
+
+    // Over the memory bound: not kept in memory, still stored below.
+    let big = Bytes::from(vec![b'x'; gitapi_cache::MAX_MEMORY_ENTRY_BYTES + 1]);
+    cache.put_value(b"big", std::sync::Arc::new(()), big.clone());
+    assert!(cache.get_value::<()>(b"big").is_none());
+    cache.flush().await;
+    assert_eq!(cache.get_below_memory(b"big").await, Some(big));
+}

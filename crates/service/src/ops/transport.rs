@@ -57,7 +57,7 @@ pub struct UploadPack {
 }
 
 /// The refs of a repository as a transfer advertises them.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct RefAdvertisement {
     /// The branch `HEAD` points at, whether or not it exists yet.
     pub head: Option<RefName>,
