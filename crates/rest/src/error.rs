@@ -103,7 +103,9 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         let body = self.body();
-        (status, axum::Json(body)).into_response()
+        let mut res = crate::extract::json_response(&body);
+        *res.status_mut() = status;
+        res
     }
 }
 

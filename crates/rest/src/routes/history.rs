@@ -35,7 +35,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
 fn render(diff: Diff, format: Option<&str>) -> ApiResult<Response> {
     let text = |body: String| ([(CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response();
     Ok(match format.unwrap_or("json") {
-        "json" => axum::Json(diff).into_response(),
+        "json" => crate::extract::json_response(&diff),
         "patch" => text(diff.to_patch()),
         "stat" | "numstat" => text(diff.to_numstat()),
         "name-status" => text(diff.to_name_status()),

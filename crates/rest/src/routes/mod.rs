@@ -141,7 +141,7 @@ impl<T: Serialize> IntoResponse for Paged<T> {
             items: &self.items,
             next_cursor: self.next_cursor.as_deref(),
         };
-        let mut res = axum::Json(body).into_response();
+        let mut res = crate::extract::json_response(&body);
         if let Some(cursor) = &self.next_cursor {
             let query: Vec<&str> = self
                 .uri
