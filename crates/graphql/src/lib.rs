@@ -92,6 +92,7 @@ pub const OPERATIONS: &[(&str, &[&str])] = &[
         &["Repository.refs", "Repository.branches", "Repository.tags"],
     ),
     ("get_ref", &["Repository.ref"]),
+    ("get_tag", &["Repository.tag"]),
     ("resolve", &["Repository.object"]),
     (
         "create_branch",

@@ -81,6 +81,7 @@ pub const OPERATIONS: &[(&str, &[&str])] = &[
     // refs
     ("list_refs", &["RefService/ListRefs"]),
     ("get_ref", &["RefService/GetRef"]),
+    ("get_tag", &["RefService/GetTag"]),
     ("resolve", &["RefService/ResolveRevision"]),
     ("create_branch", &["RefService/CreateBranch"]),
     ("create_tag", &["RefService/CreateTag"]),
