@@ -10,6 +10,7 @@ mod binary;
 mod cache;
 mod cache_crash;
 mod cluster;
+mod empty;
 mod etags;
 mod hostile;
 mod http_limits;
