@@ -12,6 +12,7 @@ mod cache_crash;
 mod cluster;
 mod empty;
 mod etags;
+mod explorer;
 mod hostile;
 mod http_limits;
 mod memory;
