@@ -202,6 +202,11 @@ pub const NOT_IN_GRAPHQL: &[(&str, &str)] = &[
          reads the blob whole (read_blob); REST and gRPC stream",
     ),
     (
+        "archive",
+        "streams an archive's bytes (tar, tar.gz, zip): a GraphQL answer is one JSON document; \
+         REST and gRPC stream it",
+    ),
+    (
         "log_stream",
         "streams an unbounded walk: GraphQL pages it instead (Repository.history, log); \
          REST and gRPC stream",

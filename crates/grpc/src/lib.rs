@@ -111,6 +111,7 @@ pub const OPERATIONS: &[(&str, &[&str])] = &[
     ("blob_header", &["TreeBlobService/GetBlobHeader"]),
     ("read_blob", &["TreeBlobService/ReadBlob"]),
     ("stream_blob", &["TreeBlobService/StreamBlob"]),
+    ("archive", &["TreeBlobService/GetArchive"]),
     // workspaces, work-tree files, index and stash
     ("create_workspace", &["WorkspaceService/CreateWorkspace"]),
     ("list_workspaces", &["WorkspaceService/ListWorkspaces"]),

@@ -5,6 +5,7 @@
 mod announce;
 mod common;
 
+mod archive;
 mod auth;
 mod binary;
 mod cache;
