@@ -78,6 +78,10 @@ pub trait GitBackend: Send + Sync + std::fmt::Debug {
     async fn get_ref(&self, repo: &RepoName, name: &RefName) -> Result<Ref>;
     /// Resolves a revision to an object id (`git rev-parse --verify`).
     async fn resolve(&self, repo: &RepoName, rev: &Rev) -> Result<Oid>;
+    /// An annotated tag object by id (`git cat-file tag`), its signature split from its message
+    /// ([`crate::object::split_tag_signature`]); `NotFound` when no object has the id,
+    /// `InvalidArgument` when the object is not a tag.
+    async fn read_tag(&self, repo: &RepoName, oid: Oid) -> Result<TagObject>;
     /// Creates a branch at a commit; `AlreadyExists` when it exists.
     async fn create_branch(&self, repo: &RepoName, name: &RefName, target: &Rev) -> Result<Ref>;
     /// Creates a lightweight or annotated tag; `AlreadyExists` when it exists.

@@ -389,6 +389,46 @@ pub struct TagAnnotation {
     pub message: String,
 }
 
+/// An annotated tag object, as `git cat-file tag` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "graphql", derive(async_graphql::SimpleObject))]
+pub struct TagObject {
+    /// Its id.
+    pub oid: Oid,
+    /// The name it was made with (its `tag` header), which a ref may not share.
+    pub name: String,
+    /// The object it tags (its `object` header).
+    pub target: Oid,
+    /// The kind of that object (its `type` header).
+    pub target_kind: ObjectKind,
+    /// Who tagged, and when; very old tags have none.
+    pub tagger: Option<Signature>,
+    /// The message, without the signature.
+    pub message: String,
+    /// The signature git appends to a signed tag's message (armored PGP, SSH or X.509),
+    /// from its `-----BEGIN` line to the end.
+    pub signature: Option<String>,
+}
+
+/// A tag: the ref, and the tag object when the tag is annotated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "graphql", derive(async_graphql::SimpleObject))]
+pub struct Tag {
+    /// The full ref name (`refs/tags/v1.0.0`).
+    pub name: RefName,
+    /// What the ref points at: the tag object of an annotated tag, the tagged object of a
+    /// lightweight one.
+    pub target: Oid,
+    /// For an annotated tag: the object it finally points at (`^{}`).
+    pub peeled: Option<Oid>,
+    /// For an annotated tag: its tag object; absent for a lightweight tag.
+    pub object: Option<TagObject>,
+}
+
 /// One ref change of a (possibly atomic, multi-ref) update.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

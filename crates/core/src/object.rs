@@ -1,4 +1,5 @@
-//! Object text that both engines must produce byte for byte: commit payloads and signatures.
+//! Object text that both engines must produce byte for byte or read alike: commit payloads,
+//! signatures, and the signature of a signed tag.
 
 use crate::error::{Error, Result};
 use crate::model::Signature;
@@ -46,6 +47,32 @@ pub fn commit_payload(
     out.push('\n');
     out.push_str(message);
     out
+}
+
+/// The lines that start a signature git appends to a signed tag's message (`gpg-interface.c`:
+/// OpenPGP, X.509 and SSH formats).
+const TAG_SIGNATURE_STARTS: [&str; 4] = [
+    "-----BEGIN PGP SIGNATURE-----",
+    "-----BEGIN PGP MESSAGE-----",
+    "-----BEGIN SIGNED MESSAGE-----",
+    "-----BEGIN SSH SIGNATURE-----",
+];
+
+/// Splits a tag object's message into the message and the signature appended to it, as git's
+/// `parse_signed_buffer` does: the signature starts at the last line that begins one.
+pub fn split_tag_signature(message: &str) -> (&str, Option<&str>) {
+    let mut start = None;
+    let mut at = 0;
+    for line in message.split_inclusive('\n') {
+        if TAG_SIGNATURE_STARTS.iter().any(|s| line.starts_with(s)) {
+            start = Some(at);
+        }
+        at += line.len();
+    }
+    match start {
+        Some(i) => (&message[..i], Some(&message[i..])),
+        None => (message, None),
+    }
 }
 
 /// Inserts a `gpgsig` header into a commit payload, after the last header line, as
@@ -111,6 +138,27 @@ impl SshSigner {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tag_signature_starts_at_the_last_line_that_begins_one() {
+        let pgp = "-----BEGIN PGP SIGNATURE-----\nabc\n-----END PGP SIGNATURE-----\n";
+        assert_eq!(
+            split_tag_signature(&format!("v1\n\nnotes\n{pgp}")),
+            ("v1\n\nnotes\n", Some(pgp))
+        );
+        // Quoted in the text, then appended: the last one is the signature.
+        let quoted = format!("see\n{pgp}more\n{pgp}");
+        assert_eq!(
+            split_tag_signature(&quoted),
+            (&quoted[..quoted.len() - pgp.len()], Some(pgp))
+        );
+        // Not at a line start: no signature.
+        assert_eq!(
+            split_tag_signature("x -----BEGIN PGP SIGNATURE-----\n").1,
+            None
+        );
+        assert_eq!(split_tag_signature(""), ("", None));
+    }
 
     #[test]
     fn payload_and_signature_layout() {

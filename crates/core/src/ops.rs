@@ -37,6 +37,7 @@ macro_rules! with_backend_ops {
             read list_refs([repo: RepoName] [query: ListRefs]) -> Page<Ref>;
             read get_ref([repo: RepoName, name: RefName] []) -> Ref;
             read resolve([repo: RepoName, rev: Rev] []) -> Oid;
+            read read_tag([repo: RepoName] [oid: Oid]) -> TagObject;
             write create_branch([repo: RepoName, name: RefName, target: Rev] []) -> Ref;
             write create_tag([repo: RepoName] [tag: CreateTag]) -> Ref;
             write delete_ref([repo: RepoName, name: RefName] [expected: Option<Oid>]) -> ();

@@ -149,6 +149,10 @@ impl GitBackend for Git2Backend {
         .await
     }
 
+    async fn read_tag(&self, r: &RepoName, oid: Oid) -> Result<TagObject> {
+        self.with_repo(r, move |_, g| refs::read_tag(g, oid)).await
+    }
+
     async fn create_branch(&self, r: &RepoName, name: &RefName, target: &Rev) -> Result<Ref> {
         let (name, target) = (name.clone(), target.clone());
         self.with_repo(r, move |_, g| refs::create_branch(g, &name, &target))

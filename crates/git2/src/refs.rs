@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use gitapi_core::reflog;
 use gitapi_core::{
-    CreateTag, Error, ListRefs, Oid, Page, Ref, RefKind, RefName, RefUpdate, Result, Rev,
+    CreateTag, Error, ListRefs, ObjectKind, Oid, Page, Ref, RefKind, RefName, RefUpdate, Result,
+    Rev, TagObject,
 };
 
 use crate::convert::{git_oid, git_signature, map_err, oid};
@@ -123,6 +124,41 @@ pub(crate) fn get(r: &git2::Repository, name: &RefName) -> Result<Ref> {
     let target = current(r, name.as_str())?
         .ok_or_else(|| Error::not_found(format!("ref {:?} does not exist", name.as_str())))?;
     to_ref(r, name.as_str(), target)
+}
+
+/// An annotated tag object by id, through libgit2's tag parser; the signature is split from
+/// the message (libgit2 keeps it in the message) as git splits it.
+pub(crate) fn read_tag(r: &git2::Repository, id: Oid) -> Result<TagObject> {
+    let obj = match r.find_object(git_oid(id), None) {
+        Ok(o) => o,
+        Err(e) if e.code() == git2::ErrorCode::NotFound => {
+            return Err(Error::not_found(format!("object {id} does not exist")));
+        }
+        Err(e) => return Err(map_err(format_args!("reading object {id}"))(e)),
+    };
+    let kind = obj.kind();
+    let tag = obj.into_tag().map_err(|_| {
+        let kind = kind.map_or("unknown", |k| k.str());
+        Error::invalid(format!("object {id} is a {kind}, not a tag"))
+    })?;
+    let target_kind = match tag.target_type() {
+        Some(git2::ObjectType::Blob) => ObjectKind::Blob,
+        Some(git2::ObjectType::Tree) => ObjectKind::Tree,
+        Some(git2::ObjectType::Commit) => ObjectKind::Commit,
+        Some(git2::ObjectType::Tag) => ObjectKind::Tag,
+        _ => return Err(Error::internal(format!("tag {id} tags an unknown type"))),
+    };
+    let text = String::from_utf8_lossy(tag.message_bytes().unwrap_or_default());
+    let (message, signature) = gitapi_core::object::split_tag_signature(&text);
+    Ok(TagObject {
+        oid: id,
+        name: String::from_utf8_lossy(tag.name_bytes()).into_owned(),
+        target: oid(tag.target_id()),
+        target_kind,
+        tagger: tag.tagger().as_ref().map(crate::convert::signature),
+        message: message.to_owned(),
+        signature: signature.map(str::to_owned),
+    })
 }
 
 pub(crate) fn create_branch(r: &git2::Repository, name: &RefName, target: &Rev) -> Result<Ref> {

@@ -35,6 +35,8 @@ pub enum Sub {
     Add,
     /// `git apply`.
     Apply,
+    /// `git archive` (a tree as tar, tar.gz or zip, streamed).
+    Archive,
     /// `git blame`.
     Blame,
     /// `git branch` (rename only).
@@ -107,6 +109,7 @@ impl Sub {
         match self {
             Self::Add => "add",
             Self::Apply => "apply",
+            Self::Archive => "archive",
             Self::Blame => "blame",
             Self::Branch => "branch",
             Self::CatFile => "cat-file",
@@ -379,6 +382,14 @@ impl Git {
         if !text.is_empty() {
             self.flags.push(format!("-m{text}"));
         }
+        self
+    }
+
+    /// `git archive --prefix=<dir>/`: a validated repository path (no empty, `.` or `..`
+    /// component, never starting with `-`) glued to the option, so every entry lands under
+    /// `dir/` and no caller text becomes an option of its own.
+    pub fn archive_prefix(mut self, dir: &gitapi_core::RepoPath) -> Self {
+        self.flags.push(format!("--prefix={}/", dir.as_str()));
         self
     }
 

@@ -92,6 +92,7 @@ pub const OPERATIONS: &[(&str, &[&str])] = &[
         &["Repository.refs", "Repository.branches", "Repository.tags"],
     ),
     ("get_ref", &["Repository.ref"]),
+    ("get_tag", &["Repository.tag"]),
     ("resolve", &["Repository.object"]),
     (
         "create_branch",
@@ -199,6 +200,11 @@ pub const NOT_IN_GRAPHQL: &[(&str, &str)] = &[
         "stream_blob",
         "streams raw bytes in chunks: a GraphQL answer is one JSON document, so Blob.bytes \
          reads the blob whole (read_blob); REST and gRPC stream",
+    ),
+    (
+        "archive",
+        "streams an archive's bytes (tar, tar.gz, zip): a GraphQL answer is one JSON document; \
+         REST and gRPC stream it",
     ),
     (
         "log_stream",

@@ -11,7 +11,7 @@ use gitapi_core::{
     AheadBehind, BlameHunk, BlameQuery, Blob, BlobHeader, BlobRef, Commit, ConfigEntry, ConfigKey,
     Diff, DiffId, DiffOptions, DiffRequest, DiffSpec, DiffStats, Error, FileAction, FileDiff,
     FileMode, ListRefs, ListTree, LogQuery, ObjectKind, Oid, Page, PageRequest, Ref, RefKind,
-    RefName, RepoInfo, RepoPath, Rev, RevRange, Signature, StashEntry, StatusEntry, TreeEntry,
+    RefName, RepoInfo, RepoPath, Rev, RevRange, Signature, StashEntry, StatusEntry, Tag, TreeEntry,
     WorkspaceInfo, WorkspaceName, cursor,
 };
 use gitapi_service::{CallContext, ProtectionRule, Protections, RepoService, SwitchStatus};
@@ -161,6 +161,13 @@ impl Repository {
     async fn get_ref(&self, ctx: &Context<'_>, name: RefName) -> Result<Ref> {
         let (svc, cx) = call(ctx)?;
         svc.get_ref(&cx, &self.info.name, &name).await.gql()
+    }
+
+    /// One tag by full name (`refs/tags/v1`), with its tag object when it is annotated
+    /// (tagger, message, signature).
+    async fn tag(&self, ctx: &Context<'_>, name: RefName) -> Result<Tag> {
+        let (svc, cx) = call(ctx)?;
+        svc.get_tag(&cx, &self.info.name, &name).await.gql()
     }
 
     /// The object a revision names: its id, and the commit when it is one.

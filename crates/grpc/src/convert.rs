@@ -19,7 +19,7 @@ use gitapi_core::{
     LineOrigin, ListRefs, ListTree, LogQuery, Merge, MergeKind, MergeOutcome, ObjectKind, Oid,
     PageRequest, Person, PickCommit, Rebase, RebaseOutcome, RebaseStep, Ref, RefKind, RefName,
     RefUpdate, RepoInfo, RepoName, RepoPath, Reset, ResetMode, ResetTarget, Result, Rev, RevRange,
-    Signature, Signing, StashEntry, StashSave, StatusEntry, TagAnnotation, TreeEntry,
+    Signature, Signing, StashEntry, StashSave, StatusEntry, TagAnnotation, TagObject, TreeEntry,
     WorkspaceInfo, WorkspaceName,
 };
 use gitapi_service::{
@@ -401,6 +401,20 @@ impl From<&Ref> for pb::Ref {
             name: r.name.to_string(),
             target: r.target.to_string(),
             peeled: text(r.peeled),
+        }
+    }
+}
+
+impl From<&TagObject> for pb::TagObject {
+    fn from(t: &TagObject) -> Self {
+        Self {
+            oid: t.oid.to_string(),
+            name: t.name.clone(),
+            target: t.target.to_string(),
+            target_kind: kind_to(t.target_kind),
+            tagger: t.tagger.as_ref().map(Into::into),
+            message: t.message.clone(),
+            signature: t.signature.clone(),
         }
     }
 }

@@ -81,6 +81,7 @@ pub const OPERATIONS: &[(&str, &[&str])] = &[
     // refs
     ("list_refs", &["RefService/ListRefs"]),
     ("get_ref", &["RefService/GetRef"]),
+    ("get_tag", &["RefService/GetTag"]),
     ("resolve", &["RefService/ResolveRevision"]),
     ("create_branch", &["RefService/CreateBranch"]),
     ("create_tag", &["RefService/CreateTag"]),
@@ -110,6 +111,7 @@ pub const OPERATIONS: &[(&str, &[&str])] = &[
     ("blob_header", &["TreeBlobService/GetBlobHeader"]),
     ("read_blob", &["TreeBlobService/ReadBlob"]),
     ("stream_blob", &["TreeBlobService/StreamBlob"]),
+    ("archive", &["TreeBlobService/GetArchive"]),
     // workspaces, work-tree files, index and stash
     ("create_workspace", &["WorkspaceService/CreateWorkspace"]),
     ("list_workspaces", &["WorkspaceService/ListWorkspaces"]),

@@ -9,7 +9,7 @@
 //!
 //! ```no_run
 //! # fn demo(svc: gitapi_service::RepoService) {
-//! let router: axum::Router = gitapi_rest::app(svc); // every route, /openapi.json, /healthz
+//! let router: axum::Router = gitapi_rest::app(svc); // every route, /openapi.json, /docs, /healthz
 //! # }
 //! ```
 #![deny(missing_docs)]
@@ -33,11 +33,13 @@ use gitapi_core::{Error, ErrorKind};
 use gitapi_service::RepoService;
 
 mod caching;
+mod docs;
 pub mod error;
 pub mod extract;
 mod routes;
 pub mod state;
 
+pub use docs::DOCS;
 pub use error::ApiError;
 use error::ErrorBody;
 pub use state::AppState;
@@ -251,7 +253,8 @@ pub fn app(svc: RepoService) -> Router {
         svc,
         openapi: Arc::new(openapi),
     };
-    api.with_state(state)
+    api.merge(docs::explorer())
+        .with_state(state)
         // Route layers run after routing, so they see the route template. The cache layer acts
         // on the GET routes of `caching::CACHED_READS` only.
         .route_layer(middleware::from_fn(caching::cache_reads))

@@ -132,7 +132,7 @@ fn routes(first: &str, last: &str) -> Vec<Route> {
             name: "POST /refs (branch)",
             method: reqwest::Method::POST,
             path: Box::new(|i| {
-                let body = json!({"name": format!("tmp-{i}"), "target": "main"});
+                let body = json!({"name": format!("tmp-{i}"), "kind": "branch", "target": "main"});
                 ("/v1/repos/bench/refs".to_owned(), Some(body))
             }),
             expect: 201,

@@ -32,12 +32,14 @@ use gitapi_service::RepoService;
 
 pub mod config;
 mod http;
+mod index;
 
 pub use config::{Config, ConfigError, EngineKind, Flags, MetricsAccess};
 pub use gitapi_rest::{ApiError, AppState, openapi};
 pub use http::{HttpLimits, TlsAcceptor, TlsFiles, serve_tls_with, serve_with, tls_acceptor};
 
-/// Every door over one service: REST (`/v1`, `/openapi.json`, `/healthz`, `/readyz`), GraphQL
+/// Every door over one service: REST (`/v1`, `/openapi.json`, the API explorer at `/docs`,
+/// `/healthz`, `/readyz`, and the index at `/` linking them), GraphQL
 /// (`/graphql`, `/graphql/subscribe`, and the playground page at `/graphql/playground`) and
 /// Git's Smart HTTP (`/{repo}.git/info/refs`, `/{repo}.git/git-upload-pack`,
 /// `/{repo}.git/git-receive-pack`).
@@ -68,6 +70,7 @@ pub fn app_with(svc: RepoService, metrics: MetricsAccess) -> Router {
             metrics_routes(svc.clone(), metrics),
             |_, _| "metrics",
         ))
+        .merge(instrument_door(index::routes(), |_, _| "rest"))
         .merge(instrument_door(gitapi_rest::app(svc), |route, headers| {
             if route.ends_with("/events") || route.ends_with("/live") || is_live(headers) {
                 "stream"

@@ -58,7 +58,8 @@ pub use events::{
 };
 pub use funnel::{Observer, OpKind, OpRecord};
 pub use ops::transport::{
-    GitProtocol, PushCommand, PushReport, PushRequest, RefAdvertisement, UploadPack,
+    Archive, ArchiveFormat, GitProtocol, PushCommand, PushReport, PushRequest, RefAdvertisement,
+    UploadPack,
 };
 pub use ops::{LIVE_BUFFER, LiveBlameQuery, LiveLogQuery, LiveUpdate, RepoSource};
 pub use protect::{ProtectionRule, Protections, RefPattern};

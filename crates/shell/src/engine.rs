@@ -149,6 +149,11 @@ impl GitBackend for ShellBackend {
             .await
     }
 
+    async fn read_tag(&self, r: &RepoName, oid: Oid) -> Result<TagObject> {
+        self.with_repo(r, move |repo| refs::read_tag(repo, oid))
+            .await
+    }
+
     async fn create_branch(&self, r: &RepoName, name: &RefName, target: &Rev) -> Result<Ref> {
         let (name, target) = (name.clone(), target.clone());
         self.with_repo(r, move |repo| refs::create_branch(repo, &name, &target))

@@ -2,8 +2,8 @@
 //! returns domain values, so each is unit-tested on bytes.
 
 use gitapi_core::{
-    Commit, DiffLine, DiffStatus, FileMode, FileStatus, Hunk, LineOrigin, Oid, Signature,
-    StatusEntry,
+    Commit, DiffLine, DiffStatus, FileMode, FileStatus, Hunk, LineOrigin, ObjectKind, Oid,
+    Signature, StatusEntry, TagObject,
 };
 
 /// A malformed input.
@@ -159,6 +159,47 @@ pub(crate) fn parse_commit(oid: Oid, data: &[u8]) -> Result<Commit> {
         committer: committer.ok_or_else(|| ParseError::new("commit", "no committer"))?,
         message: message.to_owned(),
         signature: gpgsig,
+    })
+}
+
+/// Parses an annotated tag object (`object`, `type`, `tag`, optional `tagger` headers, then the
+/// message), the signature split from the message as git splits it.
+pub(crate) fn parse_tag(oid: Oid, data: &[u8]) -> Result<TagObject> {
+    let text = String::from_utf8_lossy(data);
+    let (headers, message) = match text.find("\n\n") {
+        Some(i) => (&text[..i], &text[i + 2..]),
+        None => (text.trim_end_matches('\n'), ""),
+    };
+    let (mut target, mut kind, mut name, mut tagger) = (None, None, None, None);
+    for line in headers.split('\n') {
+        let (k, v) = line.split_once(' ').unwrap_or((line, ""));
+        match k {
+            "object" if target.is_none() => {
+                target = Some(Oid::from_hex(v).map_err(|_| ParseError::new("tag", "object"))?);
+            }
+            "type" if kind.is_none() => {
+                kind = Some(match v {
+                    "blob" => ObjectKind::Blob,
+                    "tree" => ObjectKind::Tree,
+                    "commit" => ObjectKind::Commit,
+                    "tag" => ObjectKind::Tag,
+                    _ => return Err(ParseError::new("tag", format!("type {v:?}"))),
+                });
+            }
+            "tag" if name.is_none() => name = Some(v.to_owned()),
+            "tagger" if tagger.is_none() => tagger = Some(parse_signature(v)?),
+            _ => {}
+        }
+    }
+    let (message, signature) = gitapi_core::object::split_tag_signature(message);
+    Ok(TagObject {
+        oid,
+        name: name.ok_or_else(|| ParseError::new("tag", "no tag name"))?,
+        target: target.ok_or_else(|| ParseError::new("tag", "no object"))?,
+        target_kind: kind.ok_or_else(|| ParseError::new("tag", "no type"))?,
+        tagger,
+        message: message.to_owned(),
+        signature: signature.map(str::to_owned),
     })
 }
 

@@ -6,7 +6,7 @@ use gitapi_core::object::normalize_message;
 use gitapi_core::reflog;
 use gitapi_core::{
     CreateTag, Error, ErrorKind, ListRefs, ObjectKind, Oid, Page, Ref, RefKind, RefName, RefUpdate,
-    Result, Rev,
+    Result, Rev, TagObject,
 };
 
 use crate::parse;
@@ -82,6 +82,18 @@ pub(crate) fn get(repo: &Repo, name: &RefName) -> Result<Ref> {
         .current(name.as_str())?
         .ok_or_else(|| Error::not_found(format!("ref {:?} does not exist", name.as_str())))?;
     to_ref(repo, name, target)
+}
+
+/// An annotated tag object by id, read through the warm `cat-file` pool.
+pub(crate) fn read_tag(repo: &Repo, oid: Oid) -> Result<TagObject> {
+    match repo.read(&oid.to_string())? {
+        Some((o, ObjectKind::Tag, data)) => Ok(parse::parse_tag(o, &data)?),
+        Some((_, kind, _)) => Err(Error::invalid(format!(
+            "object {oid} is a {}, not a tag",
+            format!("{kind:?}").to_lowercase()
+        ))),
+        None => Err(Error::not_found(format!("object {oid} does not exist"))),
+    }
 }
 
 /// A failed "must not exist" is `AlreadyExists` for a create, not a lost race.

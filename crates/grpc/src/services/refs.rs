@@ -107,6 +107,28 @@ impl RefService for Handlers {
         )
     }
 
+    async fn get_tag(&self, req: Request<pb::GetTagRequest>) -> Answer<pb::GetTagResponse> {
+        reply(
+            async {
+                let cx = self.cx(&req)?;
+                let r = req.get_ref();
+                let t = self
+                    .svc
+                    .get_tag(&cx, &repo(&r.repository)?, &refname(&r.name)?)
+                    .await?;
+                Ok(pb::GetTagResponse {
+                    r#ref: Some(pb::Ref {
+                        name: t.name.to_string(),
+                        target: t.target.to_string(),
+                        peeled: crate::convert::text(t.peeled),
+                    }),
+                    object: t.object.as_ref().map(Into::into),
+                })
+            }
+            .await,
+        )
+    }
+
     async fn resolve_revision(
         &self,
         req: Request<pb::ResolveRevisionRequest>,

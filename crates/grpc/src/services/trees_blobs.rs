@@ -5,6 +5,7 @@ use futures::StreamExt as _;
 use tonic::Request;
 
 use gitapi_core::{ListTree, PageRequest, TreeEntry};
+use gitapi_service::ArchiveFormat;
 
 use crate::convert::{RepoRequest as _, blob_ref, opt, path, repo, rev};
 use crate::pb;
@@ -16,6 +17,52 @@ use super::{Answer, Handlers, Stream, reply, stream};
 impl TreeBlobService for Handlers {
     type StreamTreeStream = Stream<pb::StreamTreeResponse>;
     type StreamBlobStream = Stream<pb::StreamBlobResponse>;
+    type GetArchiveStream = Stream<pb::GetArchiveResponse>;
+
+    async fn get_archive(
+        &self,
+        req: Request<pb::GetArchiveRequest>,
+    ) -> Answer<Self::GetArchiveStream> {
+        reply(
+            async {
+                let cx = self.cx(&req)?;
+                let r = req.into_inner();
+                let format = match pb::ArchiveFormat::try_from(r.format) {
+                    Ok(pb::ArchiveFormat::Tar) => ArchiveFormat::Tar,
+                    Ok(pb::ArchiveFormat::TarGz) => ArchiveFormat::TarGz,
+                    Ok(pb::ArchiveFormat::Zip) => ArchiveFormat::Zip,
+                    _ => {
+                        return Err(gitapi_core::Error::invalid(
+                            "archive format is not tar, tar.gz or zip",
+                        ));
+                    }
+                };
+                let prefix = opt(&r.prefix, path)?;
+                let a = self
+                    .svc
+                    .archive(
+                        &cx,
+                        &repo(&r.repository)?,
+                        &rev(&r.revision)?,
+                        format,
+                        prefix.as_ref(),
+                    )
+                    .await?;
+                let first = pb::GetArchiveResponse {
+                    commit: a.commit.to_string(),
+                    chunk: bytes::Bytes::new(),
+                };
+                let chunks = stream(a.chunks, |chunk| pb::GetArchiveResponse {
+                    commit: String::new(),
+                    chunk,
+                });
+                Ok(futures::stream::once(async { Ok(first) })
+                    .chain(chunks)
+                    .boxed())
+            }
+            .await,
+        )
+    }
 
     async fn list_tree(&self, req: Request<pb::ListTreeRequest>) -> Answer<pb::ListTreeResponse> {
         reply(

@@ -1,8 +1,8 @@
-//! Trees and files: directory listings, raw blob content (with ETag), and file writes in a
-//! workspace's work tree.
+//! Trees and files: directory listings, raw blob content (with ETag), archives of a commit's
+//! tree (tar, tar.gz, zip, streamed), and file writes in a workspace's work tree.
 
 use axum::extract::{OriginalUri, State};
-use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -22,6 +22,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_files))
         .routes(routes!(get_blob))
+        .routes(routes!(get_archive))
         .routes(routes!(put_file, delete_file))
         .routes(routes!(move_file))
 }
@@ -155,6 +156,68 @@ async fn get_blob(
         "x-content-type-options",
         HeaderValue::from_static("nosniff"),
     );
+    Ok(res)
+}
+
+/// Where an archive's entries go.
+#[derive(Debug, Deserialize, Serialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ArchiveQuery {
+    /// A directory every entry is put under (`project-1.0` gives `project-1.0/README.md`); a
+    /// repository path, so no `..`, no leading `/`, no `.git`.
+    prefix: Option<String>,
+}
+
+/// An archive of the tree of the commit a revision names, as `git archive` writes it for that
+/// commit, streamed: `{rev}.tar`, `{rev}.tar.gz` or `{rev}.zip` (`main.zip`, `v1.0.tar.gz`,
+/// a commit id). `404` when the revision resolves to nothing, `400` for another suffix.
+#[utoipa::path(get, path = "/v1/repos/{repo}/archive/{*file}", tag = "files",
+    params(("repo" = String, Path, description = "repository name"),
+           ("file" = String, Path, description = "the revision and the format: `{rev}.tar`, `{rev}.tar.gz` or `{rev}.zip`"),
+           ArchiveQuery),
+    responses((status = 200, description = "the archive", body = Vec<u8>, content_type = "application/octet-stream",
+               headers(("Content-Disposition" = String, description = "attachment, named after the repository and the commit")))))]
+async fn get_archive(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    Path((name, file)): Path<(String, String)>,
+    Query(q): Query<ArchiveQuery>,
+) -> ApiResult<Response> {
+    use gitapi_service::ArchiveFormat;
+    let r = repo(&name)?;
+    let (format, spec, suffix) = ArchiveFormat::ALL
+        .into_iter()
+        .find_map(|(format, suffix)| {
+            let spec = file.strip_suffix(suffix)?;
+            (!spec.is_empty()).then_some((format, spec, suffix))
+        })
+        .ok_or_else(|| {
+            Error::invalid(format!(
+                "archive {file:?} is not {{rev}}.tar, {{rev}}.tar.gz or {{rev}}.zip"
+            ))
+        })?;
+    let prefix = q.prefix.as_deref().map(repo_path).transpose()?;
+    let archive = s
+        .svc
+        .archive(&who, &r, &rev(spec)?, format, prefix.as_ref())
+        .await?;
+    let content_type = match format {
+        ArchiveFormat::Tar => "application/x-tar",
+        ArchiveFormat::TarGz => "application/gzip",
+        ArchiveFormat::Zip => "application/zip",
+    };
+    let short = &archive.commit.to_string()[..12];
+    let mut res = axum::body::Body::from_stream(archive.chunks).into_response();
+    res.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    // The repository name and the hex id are safe in a quoted file name.
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "attachment; filename=\"{}-{short}{suffix}\"",
+        r.as_str()
+    )) {
+        res.headers_mut().insert(CONTENT_DISPOSITION, v);
+    }
     Ok(res)
 }
 

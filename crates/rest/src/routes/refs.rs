@@ -1,5 +1,5 @@
 //! Refs: list, get, create (branch, tag or any ref), update with compare-and-swap (one or an
-//! atomic batch), delete, rename, resolve.
+//! atomic batch), delete, rename, resolve; and tags read with their tag object.
 
 use axum::extract::{OriginalUri, State};
 use axum::http::StatusCode;
@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 
 use gitapi_core::{
     CreateTag, Error, ListRefs, Oid, Page, PageRequest, Person, Ref, RefKind, RefName, RefUpdate,
-    Rev, TagAnnotation,
+    Rev, Tag, TagAnnotation,
 };
 
 use super::{Paged, no_content, ref_from_path, repo, rev};
@@ -24,6 +24,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_ref, update_ref, delete_ref))
         .routes(routes!(rename_ref))
         .routes(routes!(resolve))
+        .routes(routes!(get_tag))
 }
 
 /// Which refs to list.
@@ -94,19 +95,73 @@ pub(crate) struct AnnotationBody {
     tagger: Option<Person>,
 }
 
+/// What kind of ref a short name makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) enum CreateKind {
+    /// `refs/heads/<name>`.
+    Branch,
+    /// `refs/tags/<name>`.
+    Tag,
+}
+
 /// A ref to create.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct CreateRefBody {
-    /// A full name (`refs/heads/x`, `refs/tags/v1`, `refs/notes/x`) or a short branch name.
+    /// A full name (`refs/heads/x`, `refs/tags/v1`, `refs/notes/x`), or a short name with
+    /// `kind`.
     name: String,
+    /// What a short name makes: `branch` or `tag`. Required with a short name (a short name
+    /// alone is refused, so `v1.0.0` can never silently become a branch); with a full name it
+    /// must agree with it.
+    kind: Option<CreateKind>,
     /// The revision it points at.
     target: String,
     /// For a tag: make an annotated tag object.
     annotation: Option<AnnotationBody>,
 }
 
+/// The full name a create request names: a full name as given (checked against `kind`), a
+/// short name under the prefix `kind` gives; a short name without `kind` is refused.
+fn created_name(name: &str, kind: Option<CreateKind>) -> Result<RefName, Error> {
+    if name.starts_with("refs/") {
+        let full = RefName::new(name)?;
+        let agrees = match kind {
+            None => true,
+            Some(CreateKind::Branch) => full.is_branch(),
+            Some(CreateKind::Tag) => full.is_tag(),
+        };
+        if !agrees {
+            return Err(Error::invalid(format!(
+                "ref {name:?} is not a {}: give a short name with the kind, or a full name \
+                 without one",
+                if kind == Some(CreateKind::Tag) {
+                    "tag"
+                } else {
+                    "branch"
+                }
+            )));
+        }
+        return Ok(full);
+    }
+    match kind {
+        Some(CreateKind::Branch) => RefName::branch_or_full(name),
+        Some(CreateKind::Tag) => {
+            if name.starts_with('-') {
+                return Err(Error::invalid(format!("tag name {name:?} starts with '-'")));
+            }
+            RefName::new(format!("refs/tags/{name}"))
+        }
+        None => Err(Error::invalid(format!(
+            "ref name {name:?} is short: give a full name (refs/heads/{name} or \
+             refs/tags/{name}) or a kind (\"branch\" or \"tag\")"
+        ))),
+    }
+}
+
 /// Creates a branch, a tag (lightweight or annotated) or any other ref; `409` when it exists.
+/// A short name needs `kind`; without it the request is `400` (`invalid_argument`).
 #[utoipa::path(post, path = "/v1/repos/{repo}/refs", tag = "refs",
     params(("repo" = String, Path, description = "repository name")),
     request_body = CreateRefBody,
@@ -118,7 +173,7 @@ async fn create_ref(
     Json(body): Json<CreateRefBody>,
 ) -> ApiResult<(StatusCode, Json<Ref>)> {
     let r = repo(&name)?;
-    let refname = super::branch(&body.name)?;
+    let refname = created_name(&body.name, body.kind)?;
     let target = rev(&body.target)?;
     let created = if refname.is_tag() {
         let annotation = match body.annotation {
@@ -149,6 +204,22 @@ async fn create_ref(
             .await?
     };
     Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// One tag: the ref and, for an annotated tag, its tag object as `git cat-file tag` shows it
+/// (name, target and its kind, tagger, message, and the signature of a signed tag).
+#[utoipa::path(get, path = "/v1/repos/{repo}/tags/{*name}", tag = "refs",
+    params(("repo" = String, Path, description = "repository name"),
+           ("name" = String, Path, description = "the tag name after `refs/tags/`, e.g. `v1.0.0`")),
+    responses((status = 200, body = Tag)))]
+async fn get_tag(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    Path((name, tag)): Path<(String, String)>,
+) -> ApiResult<Json<Tag>> {
+    let r = repo(&name)?;
+    let full = RefName::new(format!("refs/tags/{tag}"))?;
+    Ok(Json(s.svc.get_tag(&who, &r, &full).await?))
 }
 
 /// One update of an atomic batch.
@@ -330,4 +401,52 @@ async fn resolve(
         .resolve(&who, &repo(&name)?, &Rev::new(q.rev)?)
         .await?;
     Ok(Json(OidBody { oid }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn made(name: &str, kind: Option<CreateKind>) -> Result<String, gitapi_core::ErrorKind> {
+        created_name(name, kind)
+            .map(|r| r.as_str().to_owned())
+            .map_err(|e| e.kind())
+    }
+
+    #[test]
+    fn a_short_ref_name_needs_a_kind_and_a_full_one_must_agree_with_it() {
+        use gitapi_core::ErrorKind::InvalidArgument;
+        // The trap: `v1.0.0` alone used to become the branch `refs/heads/v1.0.0`.
+        assert_eq!(made("v1.0.0", None), Err(InvalidArgument));
+        assert_eq!(
+            made("v1.0.0", Some(CreateKind::Tag)).as_deref(),
+            Ok("refs/tags/v1.0.0")
+        );
+        assert_eq!(
+            made("feature/x", Some(CreateKind::Branch)).as_deref(),
+            Ok("refs/heads/feature/x")
+        );
+        for full in ["refs/heads/x", "refs/tags/x", "refs/notes/x"] {
+            assert_eq!(made(full, None).as_deref(), Ok(full));
+        }
+        assert_eq!(
+            made("refs/heads/x", Some(CreateKind::Branch)).as_deref(),
+            Ok("refs/heads/x")
+        );
+        assert_eq!(
+            made("refs/tags/x", Some(CreateKind::Branch)),
+            Err(InvalidArgument)
+        );
+        assert_eq!(
+            made("refs/heads/x", Some(CreateKind::Tag)),
+            Err(InvalidArgument)
+        );
+        assert_eq!(
+            made("refs/notes/x", Some(CreateKind::Tag)),
+            Err(InvalidArgument)
+        );
+        assert_eq!(made("-x", Some(CreateKind::Tag)), Err(InvalidArgument));
+        assert_eq!(made("-x", Some(CreateKind::Branch)), Err(InvalidArgument));
+        assert_eq!(made("a..b", Some(CreateKind::Tag)), Err(InvalidArgument));
+    }
 }

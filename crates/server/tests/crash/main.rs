@@ -187,7 +187,7 @@ async fn brancher(c: reqwest::Client, base: String, acked: Arc<Mutex<Acked>>, n:
         let name = format!("b{n}-{i}");
         let res = c
             .post(format!("{base}/v1/repos/r/refs"))
-            .json(&json!({"name": name, "target": target}))
+            .json(&json!({"name": name, "kind": "branch", "target": target}))
             .send()
             .await;
         match res {
@@ -437,7 +437,7 @@ async fn verify(
     );
     let res = c
         .post(format!("{base}/v1/repos/r/refs"))
-        .json(&json!({"name": format!("after-{cycle}"), "target": "main"}))
+        .json(&json!({"name": format!("after-{cycle}"), "kind": "branch", "target": "main"}))
         .send()
         .await
         .expect("ref");

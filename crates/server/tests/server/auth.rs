@@ -109,7 +109,7 @@ async fn tokens_are_required_and_scoped() {
         "POST",
         "/v1/repos/pub-a/refs",
         Some(READER),
-        Some(json!({"name": "x", "target": "HEAD"})),
+        Some(json!({"name": "x", "kind": "branch", "target": "HEAD"})),
     )
     .await
     .expect_error(403, "permission_denied");

@@ -260,7 +260,7 @@ async fn hostile_input_is_refused_and_changes_nothing(engine: gitapi_switch::Eng
         cases.push((
             "POST",
             "/v1/repos/demo/refs".to_owned(),
-            Some(json!({"name": name, "target": "main"}).to_string()),
+            Some(json!({"name": name, "kind": "branch", "target": "main"}).to_string()),
         ));
         cases.push((
             "POST",
@@ -424,13 +424,13 @@ async fn client_mistakes_are_4xx_with_one_code_on_both_engines_and_change_nothin
         };
         let cases: Vec<(&str, String, Option<String>)> = vec![
             ("POST", "/v1/repos/demo/refs".into(),
-             Some(json!({"name": "main/sub", "target": "main"}).to_string())),
+             Some(json!({"name": "main/sub", "kind": "branch", "target": "main"}).to_string())),
             ("POST", "/v1/repos/demo/refs".into(),
              Some(json!({"name": "refs/heads", "target": "main"}).to_string())),
             ("POST", "/v1/repos/demo/refs".into(),
              Some(json!({"name": format!("refs/tags/{}", long(251)), "target": "main"}).to_string())),
             ("POST", "/v1/repos/demo/refs".into(),
-             Some(json!({"name": long(300), "target": "main"}).to_string())),
+             Some(json!({"name": long(300), "kind": "branch", "target": "main"}).to_string())),
             ("POST", "/v1/repos/demo/ref-renames".into(),
              Some(json!({"from": "main", "to": "main/x"}).to_string())),
             ("POST", "/v1/repos/demo/ref-renames".into(),

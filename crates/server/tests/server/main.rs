@@ -5,12 +5,15 @@
 mod announce;
 mod common;
 
+mod archive;
 mod auth;
 mod binary;
 mod cache;
 mod cache_crash;
 mod cluster;
+mod empty;
 mod etags;
+mod explorer;
 mod hostile;
 mod http_limits;
 mod memory;

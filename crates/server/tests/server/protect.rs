@@ -105,7 +105,7 @@ async fn force_updates_and_deletions_of_protected_branches_are_refused() {
     t.call(
         "POST",
         "/v1/repos/demo/refs",
-        Some(json!({"name": "side", "target": c1})),
+        Some(json!({"name": "side", "kind": "branch", "target": c1})),
     )
     .await
     .expect(201);

@@ -237,7 +237,7 @@ async fn every_route_answers_as_documented() {
         .call(
             "POST",
             "/v1/repos/demo/refs",
-            Some(json!({"name": "feature", "target": c1})),
+            Some(json!({"name": "feature", "kind": "branch", "target": c1})),
         )
         .await
         .expect(201)
@@ -255,6 +255,12 @@ async fn every_route_answers_as_documented() {
         .expect(201)
         .json();
     assert_eq!(v["peeled"], c2.as_str());
+    let tar = t.get("/v1/repos/demo/archive/v1.tar").await.expect(200);
+    assert_eq!(tar.headers["content-type"], "application/x-tar");
+    let tag = t.get("/v1/repos/demo/tags/v1").await.expect(200).json();
+    assert_eq!(tag["peeled"], c2.as_str());
+    assert_eq!(tag["object"]["target"], c2.as_str());
+    assert_eq!(tag["object"]["message"], "one\n");
     let v = t
         .get("/v1/repos/demo/refs?kind=branches")
         .await

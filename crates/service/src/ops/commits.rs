@@ -2,13 +2,14 @@
 //! commits on a branch: from file actions, from a workspace's index, cherry-pick, revert,
 //! amend, reset.
 
-use futures::TryStreamExt;
 use futures::stream::BoxStream;
+use futures::{StreamExt as _, TryStreamExt};
 
 use gitapi_core::*;
 
 use crate::auth::Scope;
 use crate::context::CallContext;
+use crate::funnel::Op;
 use crate::policy::{check_actions, check_batch, denied};
 use crate::service::RepoService;
 
@@ -50,7 +51,13 @@ impl RepoService {
             RevRange::Single(r) => vec![r],
             RevRange::TwoDot(a, b) | RevRange::ThreeDot(a, b) => vec![a, b],
         };
-        let walk = op.run(async { op.e.log(repo, query.clone()).await?.try_collect().await });
+        let walk = op.run(async {
+            match op.e.log(repo, query.clone()).await {
+                Ok(commits) => commits.try_collect().await,
+                Err(e) if unborn_log(&op, repo, &query, &e).await? => Ok(Vec::new()),
+                Err(e) => Err(e),
+            }
+        });
         let out = self.cached(&op, repo, &query, &revs, walk).await;
         op.finish(out)
     }
@@ -66,7 +73,16 @@ impl RepoService {
     ) -> Result<BoxStream<'static, Result<Commit>>> {
         let query = self.capped(query)?;
         let op = self.read(cx, "log_stream", repo).await?;
-        let stream = op.run(op.e.log(repo, query)).await?;
+        let stream = op
+            .run(async {
+                match op.e.log(repo, query.clone()).await {
+                    Err(e) if unborn_log(&op, repo, &query, &e).await? => {
+                        Ok(futures::stream::empty().boxed())
+                    }
+                    other => other,
+                }
+            })
+            .await?;
         Ok(op.hold(stream))
     }
 
@@ -232,5 +248,14 @@ impl RepoService {
         let new = op.current(repo, &branch).await?;
         op.moved(&branch, old, new);
         op.finish(Ok(out))
+    }
+}
+
+/// Whether a log failed with `err` only because it walks `HEAD` alone and `HEAD` is unborn: the
+/// history of an empty repository is empty ([`super::unborn_head`]).
+async fn unborn_log(op: &Op, repo: &RepoName, query: &LogQuery, err: &Error) -> Result<bool> {
+    match &query.range {
+        RevRange::Single(rev) => super::unborn_head(op, repo, rev, err).await,
+        _ => Ok(false),
     }
 }

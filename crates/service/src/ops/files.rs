@@ -5,6 +5,7 @@ use gitapi_core::*;
 
 use crate::auth::Scope;
 use crate::context::CallContext;
+use crate::funnel::Op;
 use crate::policy::too_large;
 use crate::service::RepoService;
 
@@ -23,7 +24,7 @@ impl RepoService {
         // recursive listing took 4 ms to decode for every page served from the cache).
         let key = (&query, page.limit, page.cursor.as_deref());
         let listing = async {
-            let all = op.run(op.e.list_tree(repo, query.clone())).await?;
+            let all = op.run(self.tree_or_unborn(&op, repo, &query)).await?;
             cursor::page_by_offset(all, page)
         };
         let out = self.cached(&op, repo, &key, &[&query.rev], listing).await;
@@ -46,7 +47,7 @@ impl RepoService {
                 repo,
                 &query,
                 &[&query.rev],
-                op.run(op.e.list_tree(repo, query.clone())),
+                op.run(self.tree_or_unborn(&op, repo, &query)),
             )
             .await;
         op.finish(out)
@@ -153,5 +154,25 @@ impl RepoService {
         let op = self.write(cx, "move_file", Scope::Write, repo).await?;
         let out = op.commit(op.e.move_file(repo, ws, from, to)).await;
         op.finish(out)
+    }
+
+    /// The engine's listing, or for `HEAD` while it is unborn (an empty repository) what the
+    /// empty tree lists: nothing at the root, `NotFound` for a path.
+    async fn tree_or_unborn(
+        &self,
+        op: &Op,
+        repo: &RepoName,
+        query: &ListTree,
+    ) -> Result<Vec<TreeEntry>> {
+        match op.e.list_tree(repo, query.clone()).await {
+            Err(e) if super::unborn_head(op, repo, &query.rev, &e).await? => match &query.path {
+                None => Ok(Vec::new()),
+                Some(p) => Err(Error::not_found(format!(
+                    "path {:?} does not exist",
+                    p.as_str()
+                ))),
+            },
+            other => other,
+        }
     }
 }

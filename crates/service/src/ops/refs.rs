@@ -41,6 +41,33 @@ impl RepoService {
         op.finish(out)
     }
 
+    /// A tag: its ref and, for an annotated tag, the tag object (tagger, message, signature).
+    /// `InvalidArgument` for a name outside `refs/tags/`.
+    pub async fn get_tag(&self, cx: &CallContext, repo: &RepoName, name: &RefName) -> Result<Tag> {
+        if !name.is_tag() {
+            return Err(Error::invalid(format!(
+                "ref {:?} is not a tag",
+                name.as_str()
+            )));
+        }
+        let op = self.read(cx, "get_tag", repo).await?;
+        let out = async {
+            let r = op.run(op.e.get_ref(repo, name)).await?;
+            let object = match r.peeled {
+                Some(_) => Some(op.run(op.e.read_tag(repo, r.target)).await?),
+                None => None,
+            };
+            Ok(Tag {
+                name: r.name,
+                target: r.target,
+                peeled: r.peeled,
+                object,
+            })
+        }
+        .await;
+        op.finish(out)
+    }
+
     /// Resolves a revision.
     pub async fn resolve(&self, cx: &CallContext, repo: &RepoName, rev: &Rev) -> Result<Oid> {
         let op = self.read(cx, "resolve", repo).await?;

@@ -866,6 +866,7 @@ macro_rules! __conformance_list {
             refs_get,
             refs_create_branch,
             refs_create_tags,
+            refs_read_tag,
             refs_delete,
             refs_rename_branch_with_reflog,
             refs_update_cas,

@@ -3,7 +3,8 @@
 
 use gitapi_core::object::normalize_message;
 use gitapi_core::{
-    CreateTag, ErrorKind, ListRefs, PageRequest, Ref, RefKind, RefUpdate, TagAnnotation,
+    CreateTag, ErrorKind, ListRefs, ObjectKind, PageRequest, Ref, RefKind, RefUpdate,
+    TagAnnotation, TagObject,
 };
 
 use super::*;
@@ -452,6 +453,151 @@ pub async fn refs_create_tags(factory: Factory) {
     );
     assert_eq!(h.refs_snapshot(r), before);
     h.fsck(r);
+}
+
+/// Writes a tag object with `git mktag` (or, for one git's strict check refuses, such as a tag
+/// without tagger, `hash-object --literally`) and points `refs/tags/<name>` at it.
+fn write_tag_object(h: &Harness, r: &RepoName, name: &str, text: &str, literally: bool) -> Oid {
+    let args: &[&str] = if literally {
+        &["hash-object", "-t", "tag", "-w", "--literally", "--stdin"]
+    } else {
+        &["mktag"]
+    };
+    let dir = h.repo_dir(r);
+    let out = h.git.run_with(
+        &dir,
+        &[&["--git-dir", dir.to_str().expect("a UTF-8 path")], args].concat(),
+        &[],
+        Some(text.as_bytes()),
+    );
+    let o = oid(out.trim());
+    h.git_repo(
+        r,
+        &["update-ref", &format!("refs/tags/{name}"), &o.to_string()],
+    );
+    o
+}
+
+/// What git says of every annotated tag under `refs/tags/`: `for-each-ref`'s tag fields, its
+/// `%(contents:signature)` split from `%(contents)` (git's own reading of a signed tag).
+fn git_tag_objects(h: &Harness, r: &RepoName) -> Vec<TagObject> {
+    let format = "%(objecttype)%00%(objectname)%00%(tag)%00%(object)%00%(type)%00\
+                  %(taggername)%00%(taggeremail)%00%(taggerdate:raw)%00%(contents)%00\
+                  %(contents:signature)%00%00";
+    let out = h.git_repo(
+        r,
+        &["for-each-ref", &format!("--format={format}"), "refs/tags/"],
+    );
+    out.split("\0\0\n")
+        .filter(|rec| rec.starts_with("tag\0"))
+        .map(|rec| {
+            let f: Vec<&str> = rec.split('\0').collect();
+            assert_eq!(f.len(), 10, "for-each-ref record {rec:?}");
+            let kind = match f[4] {
+                "commit" => ObjectKind::Commit,
+                "tree" => ObjectKind::Tree,
+                "blob" => ObjectKind::Blob,
+                "tag" => ObjectKind::Tag,
+                other => panic!("tag of type {other:?}"),
+            };
+            let tagger =
+                (!f[5].is_empty()).then(|| parse_signature(&format!("{} {} {}", f[5], f[6], f[7])));
+            let (contents, signature) = (f[8], f[9]);
+            let message = contents
+                .strip_suffix(signature)
+                .expect("the signature ends the contents");
+            TagObject {
+                oid: oid(f[1]),
+                name: f[2].to_owned(),
+                target: oid(f[3]),
+                target_kind: kind,
+                tagger,
+                message: message.to_owned(),
+                signature: (!signature.is_empty()).then(|| signature.to_owned()),
+            }
+        })
+        .collect()
+}
+
+/// `read_tag` of every annotated tag equals what `git for-each-ref` and `git cat-file tag`
+/// say: on a commit, on a tag (`v3`), on a tree, signed (the signature split from the message
+/// where git splits it), without message and without tagger; `InvalidArgument` for an object
+/// that is not a tag, `NotFound` for a missing one.
+pub async fn refs_read_tag(factory: Factory) {
+    let h = Harness::new(&factory);
+    let f = refs_fixture(&h);
+    let r = &f.repo;
+    let commit = h.rev(r, "main");
+    let tree = h.rev(r, "main^{tree}");
+    let pgp =
+        "-----BEGIN PGP SIGNATURE-----\n\niQEzBAABCAAdFiEE\n=abcd\n-----END PGP SIGNATURE-----\n";
+    let signed = write_tag_object(
+        &h,
+        r,
+        "signed",
+        &format!(
+            "object {commit}\ntype commit\ntag signed\ntagger T Agger <t@example.com> \
+             1700000000 +0530\n\nsigned one\n\nquotes a line:\n\
+             -----BEGIN SSH SIGNATURE----- is not at the start\n{pgp}"
+        ),
+        false,
+    );
+    write_tag_object(
+        &h,
+        r,
+        "of-tree",
+        &format!("object {tree}\ntype tree\ntag of-tree\ntagger T <t@example.com> 1 -0100\n\nt\n"),
+        false,
+    );
+    write_tag_object(
+        &h,
+        r,
+        "no-message",
+        &format!(
+            "object {commit}\ntype commit\ntag other-name\ntagger T <t@example.com> 2 +0000\n"
+        ),
+        false,
+    );
+    write_tag_object(
+        &h,
+        r,
+        "no-tagger",
+        &format!("object {commit}\ntype commit\ntag no-tagger\n\nold style\n"),
+        true,
+    );
+
+    let want = git_tag_objects(&h, r);
+    assert_eq!(want.len(), 6, "v2, v3 and the four written here: {want:?}");
+    for w in &want {
+        let got = h.engine.read_tag(r, w.oid).await.expect("read_tag");
+        assert_eq!(&got, w, "tag {}", w.name);
+        // The signature and the message together are the object's message as cat-file shows.
+        let raw = h.git_repo(r, &["cat-file", "tag", &w.oid.to_string()]);
+        let body = raw.split_once("\n\n").map_or("", |(_, b)| b);
+        assert_eq!(
+            format!("{}{}", got.message, got.signature.as_deref().unwrap_or("")),
+            body
+        );
+    }
+    let got = h.engine.read_tag(r, signed).await.expect("read_tag");
+    assert_eq!(got.signature.as_deref(), Some(pgp));
+    assert!(got.message.ends_with("is not at the start\n"), "{got:?}");
+    assert_eq!(got.tagger.map(|t| t.offset_minutes), Some(330));
+    let v3 = h.engine.read_tag(r, h.rev(r, "refs/tags/v3")).await;
+    let v3 = v3.expect("read_tag of a tag of a tag");
+    assert_eq!(v3.target, h.rev(r, "refs/tags/v2"));
+    assert_eq!(v3.target_kind, ObjectKind::Tag);
+
+    expect_kind(
+        h.engine.read_tag(r, commit).await,
+        ErrorKind::InvalidArgument,
+    );
+    expect_kind(
+        h.engine
+            .read_tag(r, oid("1111111111111111111111111111111111111111"))
+            .await,
+        ErrorKind::NotFound,
+    );
 }
 
 /// `delete_ref` with and without an expected value.
