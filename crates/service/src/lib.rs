@@ -57,9 +57,9 @@ pub use events::{
     Change, Event, EventSubscription, RecvError, RefChangeKind, RefEvent, RepoChangeKind, RepoEvent,
 };
 pub use funnel::{Observer, OpKind, OpRecord};
+pub use ops::archive::{Archive, ArchiveFormat};
 pub use ops::transport::{
-    Archive, ArchiveFormat, GitProtocol, PushCommand, PushReport, PushRequest, RefAdvertisement,
-    UploadPack,
+    GitProtocol, PushCommand, PushReport, PushRequest, RefAdvertisement, UploadPack,
 };
 pub use ops::{LIVE_BUFFER, LiveBlameQuery, LiveLogQuery, LiveUpdate, RepoSource};
 pub use protect::{ProtectionRule, Protections, RefPattern};

@@ -1,6 +1,7 @@
 //! The operations, one file per area. Each is a few lines over the funnel: enter it, run the
 //! engine call (and the policy checks of the area), record the refs it moved, finish.
 
+pub(crate) mod archive;
 mod commits;
 mod files;
 mod history;

@@ -1,6 +1,5 @@
 //! Git's own transfers, for the Smart HTTP door: the ref advertisement, `upload-pack` (clone
-//! and fetch) and receiving a push; and archives of a commit's tree (`git archive`), streamed
-//! the same way.
+//! and fetch) and receiving a push.
 //!
 //! Fetches run `git upload-pack --stateless-rpc` with the request body streamed into it and its
 //! output streamed out: the pack is never held whole. They take no repository lock (git reads
@@ -36,8 +35,8 @@ use crate::funnel::Op;
 use crate::policy::History;
 use crate::service::RepoService;
 
-/// The chunk size of a pack streamed out of `upload-pack`.
-const PACK_CHUNK: usize = 64 * 1024;
+/// The chunk size of a pack streamed out of `upload-pack` (and of an archive).
+pub(crate) const PACK_CHUNK: usize = 64 * 1024;
 
 /// The Git wire protocol version a client asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,50 +54,6 @@ pub struct UploadPack {
     pub protocol: GitProtocol,
     /// Only the advertisement (`info/refs` of protocol v0), no request body.
     pub advertise: bool,
-}
-
-/// The format of an archive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ArchiveFormat {
-    /// An uncompressed tar (`git archive --format=tar`).
-    Tar,
-    /// A gzipped tar (`git archive --format=tar.gz`, git's own gzip).
-    TarGz,
-    /// A zip (`git archive --format=zip`).
-    Zip,
-}
-
-impl ArchiveFormat {
-    /// Every format, with the file name suffix that names it.
-    pub const ALL: [(ArchiveFormat, &'static str); 3] = [
-        (ArchiveFormat::TarGz, ".tar.gz"),
-        (ArchiveFormat::Tar, ".tar"),
-        (ArchiveFormat::Zip, ".zip"),
-    ];
-
-    fn flag(self) -> &'static str {
-        match self {
-            Self::Tar => "--format=tar",
-            Self::TarGz => "--format=tar.gz",
-            Self::Zip => "--format=zip",
-        }
-    }
-}
-
-/// An archive being streamed: the commit it is of, and its bytes.
-pub struct Archive {
-    /// The commit whose tree it holds (the revision asked for, resolved).
-    pub commit: Oid,
-    /// The bytes, in chunks of at most 64 KiB, as `git archive` writes them.
-    pub chunks: BoxStream<'static, Result<Bytes>>,
-}
-
-impl std::fmt::Debug for Archive {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Archive")
-            .field("commit", &self.commit)
-            .finish_non_exhaustive()
-    }
 }
 
 /// The refs of a repository as a transfer advertises them.
@@ -229,46 +184,6 @@ impl RepoService {
             })
             .boxed();
         Ok(op.hold(out))
-    }
-
-    /// An archive of the tree of the commit `rev` names, every entry under `prefix/` when
-    /// given: `git archive` of the commit's id (the revision is resolved first, so git is never
-    /// handed a caller's string), streamed as it writes. Needs read scope; holds a transfer
-    /// slot, not the repository's lock, until the stream ends or is dropped.
-    pub async fn archive(
-        &self,
-        cx: &CallContext,
-        repo: &RepoName,
-        rev: &Rev,
-        format: ArchiveFormat,
-        prefix: Option<&RepoPath>,
-    ) -> Result<Archive> {
-        let op = self.transfer(cx, "archive", Scope::Read, repo).await?;
-        let commit = op.run(op.e.get_commit(repo, rev)).await?.oid;
-        let dir = self.existing_repo_dir(repo).await?;
-        let permit = self.slots().acquire(repo, op.deadline()).await?;
-        let mut git = Git::in_repo(&dir, Sub::Archive)
-            .flag(format.flag())
-            .within(op.deadline())
-            .limit(self.limits().transfer_deadline);
-        if let Some(p) = prefix {
-            git = git.archive_prefix(p);
-        }
-        let out = git
-            .arg(commit.to_string())
-            .stream_stdout(self.watchdog(), PACK_CHUNK, None);
-        let out = op.run(async { out }).await?;
-        // The slot is held as long as the stream lives.
-        let chunks = out
-            .map(move |chunk| {
-                let _slot = &permit;
-                chunk
-            })
-            .boxed();
-        Ok(Archive {
-            commit,
-            chunks: op.hold(chunks),
-        })
     }
 
     /// Receives a push: `pack` (absent when every command deletes) goes into a quarantine, the
@@ -459,7 +374,7 @@ impl RepoService {
 
     /// The repository's directory, `NotFound` when there is none: checked before a transfer
     /// starts, since once a stream has begun an error can no longer change its status.
-    async fn existing_repo_dir(&self, repo: &RepoName) -> Result<PathBuf> {
+    pub(crate) async fn existing_repo_dir(&self, repo: &RepoName) -> Result<PathBuf> {
         let dir = self.layout().repo_dir(repo);
         match tokio::fs::metadata(&dir).await {
             Ok(m) if m.is_dir() => Ok(dir),
